@@ -1,0 +1,7 @@
+//! Integration tests: the real binaries against a real kube-apiserver (with the real Istio and Argo Rollouts
+//! CRDs) and a real Prometheus. One binary, so the suite shares a single control plane.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod foundation;
