@@ -1,6 +1,19 @@
 //! kubectl-vroute: per-version routing for Istio and Argo Rollouts.
 //!
 //! The library holds all behaviour; the two binaries in `src/bin/` only parse flags and map errors to exit
-//! codes. Pure modules (model, edits, statistics) never do I/O; I/O modules never decide.
+//! codes. Pure modules (`routes`, `judge`, `rollouts`, `render`) never do I/O; I/O modules (`cluster`,
+//! `metrics`'s client, the analysis service) never decide.
 
 pub mod cli;
+pub mod cluster;
+pub mod exit;
+pub mod metrics;
+pub mod render;
+pub mod rollouts;
+pub mod routes;
+
+/// Process-wide set-up both binaries need before any connection: one TLS crypto provider (kube and
+/// reqwest share rustls; with no process default, rustls would have to guess and can panic).
+pub fn init_process() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,13 +1,57 @@
-//! Command-line definitions. Flags are parsed here and turned into option structs; nothing below `cli` sees clap.
+//! Command-line definitions and dispatch. Flags are parsed here and turned into library options; nothing
+//! below `cli` sees clap. Each command lives in its own file.
 
-use clap::Parser;
+mod check;
+pub mod common;
+mod error;
+mod status;
 
-/// kubectl vroute: see and steer traffic between versions of a service (Istio + Argo Rollouts).
+pub use error::CliError;
+
+use crate::exit::{EXIT_CODES_HELP, Exit};
+use clap::{Parser, Subcommand};
+use common::KubeArgs;
+use std::io::{IsTerminal, Write};
+
+/// See and steer traffic between versions of a service (Istio + Argo Rollouts).
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-vroute", bin_name = "kubectl vroute", version, about, long_about = None)]
-pub struct PluginCli {}
+#[command(name = "kubectl-vroute", bin_name = "kubectl vroute", version, about, after_help = EXIT_CODES_HELP)]
+pub struct PluginCli {
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show each version's routes, weights, matches, pods, rollout state and problems.
+    Status(status::StatusArgs),
+    /// Print only the findings; exit 1 when any is an error (for CI). With -f, lint YAML files offline.
+    Check(check::CheckArgs),
+}
 
 /// vroute-analysis: the Argo Rollouts `web` metric provider that judges a canary against its baseline.
 #[derive(Debug, Parser)]
 #[command(name = "vroute-analysis", version, about, long_about = None)]
 pub struct AnalysisCli {}
+
+/// Runs a parsed command line.
+pub async fn run(cli: PluginCli) -> Result<Exit, CliError> {
+    match cli.command {
+        Command::Status(args) => status::run(&cli.kube, args).await,
+        Command::Check(args) => check::run(&cli.kube, args).await,
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) ends the command quietly instead of panicking.
+pub fn print(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { CliError::ClosedPipe } else { CliError::Io(e) })
+}
+
+pub fn stdout_is_tty() -> bool {
+    std::io::stdout().is_terminal()
+}

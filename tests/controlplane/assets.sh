@@ -51,7 +51,7 @@ if [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "$KUBEBUILDER_ASSETS/kube-apiserver" &&
     if [[ -x "$KUBEBUILDER_ASSETS/$b" ]]; then ln -s "$KUBEBUILDER_ASSETS/$b" "$tmp/bin/$b"; fi
   done
 else
-  echo "controlplane: building kube-apiserver, etcd and kubectl $k8s_version (cold: about 25 min on 2 cores)" >&2
+  echo "controlplane: building kube-apiserver, etcd and kubectl $k8s_version (cold: about 5 min on 2 cores)" >&2
   # The version must be stamped, or the server reports v0.0.0-master and kubectl warns about version skew.
   ldflags="-s -w"
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do

@@ -13,6 +13,8 @@ pub struct ControlPlane {
     pub kubeconfig: PathBuf,
     pub ca_file: PathBuf,
     pub kubectl: PathBuf,
+    bin: PathBuf,
+    etcd_url: String,
     // Field order is drop order: the apiserver goes before the etcd it talks to.
     _apiserver: Supervised,
     _etcd: Supervised,
@@ -31,12 +33,27 @@ impl ControlPlane {
     pub async fn start(assets: &Path, work: &Path) -> Result<Self, String> {
         let bin = assets.join("bin");
         let etcd = start_etcd(&bin, work).await?;
-        let (apiserver, server, ca_file) = start_apiserver(&bin, work, &etcd.1).await?;
+        let (apiserver, server, ca_file) = start_apiserver(&bin, work, &etcd.1, "/registry").await?;
         let kubeconfig = work.join("admin.kubeconfig");
         write_kubeconfig(&kubeconfig, &server, &ca_file, "admin", ADMIN_TOKEN)?;
         let kubectl = if bin.join("kubectl").exists() { bin.join("kubectl") } else { PathBuf::from("kubectl") };
-        Ok(Self { server, kubeconfig, ca_file, kubectl, _apiserver: apiserver, _etcd: etcd.0 })
+        Ok(Self { server, kubeconfig, ca_file, kubectl, bin, etcd_url: etcd.1, _apiserver: apiserver, _etcd: etcd.0 })
     }
+
+    /// A second, empty cluster (no CRDs, nothing): another kube-apiserver on the same etcd under another
+    /// key prefix. Cheap, and the way to test what users without Istio see.
+    pub async fn bare(&self, work: &Path) -> Result<BareCluster, String> {
+        std::fs::create_dir_all(work).map_err(|e| e.to_string())?;
+        let (apiserver, server, ca_file) = start_apiserver(&self.bin, work, &self.etcd_url, "/bare").await?;
+        let kubeconfig = work.join("admin.kubeconfig");
+        write_kubeconfig(&kubeconfig, &server, &ca_file, "admin", ADMIN_TOKEN)?;
+        Ok(BareCluster { kubeconfig, _apiserver: apiserver })
+    }
+}
+
+pub struct BareCluster {
+    pub kubeconfig: PathBuf,
+    _apiserver: Supervised,
 }
 
 async fn start_etcd(bin: &Path, work: &Path) -> Result<(Supervised, String), String> {
@@ -59,7 +76,12 @@ async fn start_etcd(bin: &Path, work: &Path) -> Result<(Supervised, String), Str
     Ok((child, client_url))
 }
 
-async fn start_apiserver(bin: &Path, work: &Path, etcd_url: &str) -> Result<(Supervised, String, PathBuf), String> {
+async fn start_apiserver(
+    bin: &Path,
+    work: &Path,
+    etcd_url: &str,
+    etcd_prefix: &str,
+) -> Result<(Supervised, String, PathBuf), String> {
     let port = free_port();
     let server = format!("https://127.0.0.1:{port}");
     let certs = work.join("certs");
@@ -72,6 +94,7 @@ async fn start_apiserver(bin: &Path, work: &Path, etcd_url: &str) -> Result<(Sup
 
     let mut cmd = Command::new(bin.join("kube-apiserver"));
     cmd.arg(format!("--etcd-servers={etcd_url}"))
+        .arg(format!("--etcd-prefix={etcd_prefix}"))
         .arg(format!("--cert-dir={}", certs.display()))
         .arg(format!("--secure-port={port}"))
         .arg("--bind-address=127.0.0.1")

@@ -7,8 +7,10 @@
 #![allow(dead_code)] // each test binary (and the demo) uses a different part of the harness
 
 pub mod controlplane;
+pub mod exporter;
 pub mod process;
 pub mod prometheus;
+pub mod scenarios;
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
@@ -23,7 +25,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-pub use controlplane::ControlPlane;
+pub use controlplane::{BareCluster, ControlPlane};
+#[allow(unused_imports)] // the demo does not backfill
 pub use prometheus::{IstioEdge, OpenMetrics, Prometheus};
 
 pub struct TestEnv {
@@ -33,6 +36,7 @@ pub struct TestEnv {
     pub work: PathBuf,
     /// `None` when running against an existing cluster.
     pub control_plane: Option<ControlPlane>,
+    bare: tokio::sync::OnceCell<Result<BareCluster, String>>,
 }
 
 static ENV: OnceLock<Result<TestEnv, String>> = OnceLock::new();
@@ -62,18 +66,41 @@ impl TestEnv {
         let work = scratch_dir()?;
         if let Ok(kubeconfig) = std::env::var("VROUTE_TEST_KUBECONFIG") {
             eprintln!("integration: using the existing cluster in VROUTE_TEST_KUBECONFIG={kubeconfig}");
-            let env = Self { kubeconfig: kubeconfig.into(), kubectl: "kubectl".into(), work, control_plane: None };
+            let env = Self {
+                kubeconfig: kubeconfig.into(),
+                kubectl: "kubectl".into(),
+                work,
+                control_plane: None,
+                bare: Default::default(),
+            };
             env.wait_for_crds().await?;
             return Ok(env);
         }
         let started = Instant::now();
         let assets = controlplane::assets_dir()?;
         let cp = ControlPlane::start(&assets, &work).await?;
-        let env =
-            Self { kubeconfig: cp.kubeconfig.clone(), kubectl: cp.kubectl.clone(), work, control_plane: Some(cp) };
+        let env = Self {
+            kubeconfig: cp.kubeconfig.clone(),
+            kubectl: cp.kubectl.clone(),
+            work,
+            control_plane: Some(cp),
+            bare: Default::default(),
+        };
         env.install_crds(&assets.join("crds")).await?;
         eprintln!("integration: control plane with Istio and Argo Rollouts CRDs ready in {:?}", started.elapsed());
         Ok(env)
+    }
+
+    /// The kubeconfig of an empty cluster without any CRD (started on first use; local control plane only).
+    pub async fn bare_cluster(&self) -> &Path {
+        let bare = self
+            .bare
+            .get_or_init(|| async {
+                let cp = self.control_plane.as_ref().ok_or("needs the local control plane")?;
+                cp.bare(&self.work.join("bare")).await
+            })
+            .await;
+        &bare.as_ref().expect("start the bare cluster").kubeconfig
     }
 
     /// A client for the cluster admin.
@@ -126,6 +153,14 @@ impl TestEnv {
     pub fn kubectl(&self) -> Command {
         let mut cmd = Command::new(&self.kubectl);
         cmd.env("KUBECONFIG", &self.kubeconfig);
+        cmd
+    }
+
+    /// `kubectl vroute ...`: the real kubectl finding the plugin on PATH, as a user runs it.
+    pub fn vroute(&self) -> Command {
+        let path = format!("{}:{}", plugin_dir().display(), std::env::var("PATH").unwrap_or_default());
+        let mut cmd = self.kubectl();
+        cmd.env("PATH", path).env("NO_COLOR", "1").arg("vroute");
         cmd
     }
 
@@ -182,9 +217,16 @@ impl TestEnv {
         let deadline = Instant::now() + Duration::from_secs(60);
         for (group, version, kind) in needed {
             let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+            // Served in discovery is not enough: the resource's storage may still be initialising (503).
             loop {
-                match kube::discovery::pinned_kind(&client, &gvk).await {
-                    Ok(_) => break,
+                let listed = match kube::discovery::pinned_kind(&client, &gvk).await {
+                    Ok((ar, _)) => {
+                        Api::<DynamicObject>::all_with(client.clone(), &ar).list(&Default::default()).await.map(|_| ())
+                    }
+                    Err(e) => Err(e),
+                };
+                match listed {
+                    Ok(()) => break,
                     Err(e) if Instant::now() > deadline => {
                         return Err(format!("{kind}.{group}/{version} not served: {e}"));
                     }
@@ -193,6 +235,15 @@ impl TestEnv {
             }
         }
         Ok(())
+    }
+}
+
+/// The directory holding the built `kubectl-vroute` (cargo sets the path for integration tests; the demo
+/// example sits one level below it).
+pub fn plugin_dir() -> PathBuf {
+    match option_env!("CARGO_BIN_EXE_kubectl-vroute") {
+        Some(bin) => Path::new(bin).parent().unwrap().to_path_buf(),
+        None => std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf(),
     }
 }
 

@@ -1,0 +1,63 @@
+//! A kube `Client` built the way kubectl builds one: `--kubeconfig`, `--context`, `-n`, then `KUBECONFIG`,
+//! `~/.kube/config`, then in-cluster credentials.
+
+use super::ClusterError;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to reach the cluster, straight from the kubectl-style flags.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// `-n`; `None` means the context's namespace (or `default`).
+    pub namespace: Option<String>,
+    /// Per-request timeout; `None` for long watches.
+    pub request_timeout: Option<Duration>,
+}
+
+/// A connected client plus what the commands need to know about where it points.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: Client,
+    /// The namespace commands act in when no `-A` is given.
+    pub namespace: String,
+    /// The API server address, for error messages.
+    pub server: String,
+}
+
+/// A dead API server must fail fast and name itself, not hang: kube's defaults wait much longer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Cluster {
+    pub async fn connect(opts: &ConnectOptions) -> Result<Self, ClusterError> {
+        let mut config = load_config(opts).await?;
+        config.connect_timeout = Some(CONNECT_TIMEOUT);
+        config.read_timeout = opts.request_timeout;
+        // Retrying 429/503 silently would hide an overloaded or dead server; kubectl does not either.
+        config.default_retry = false;
+        let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+        let namespace = opts.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
+        let client = Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
+        Ok(Self { client, namespace, server })
+    }
+}
+
+async fn load_config(opts: &ConnectOptions) -> Result<Config, ClusterError> {
+    let options = KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
+    if let Some(path) = &opts.kubeconfig {
+        let kubeconfig = Kubeconfig::read_from(path)
+            .map_err(|e| ClusterError::Config(format!("cannot read kubeconfig {}: {e}", path.display())))?;
+        return Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| ClusterError::Config(format!("kubeconfig {}: {e}", path.display())));
+    }
+    if opts.context.is_some() {
+        return Config::from_kubeconfig(&options).await.map_err(|e| ClusterError::Config(e.to_string()));
+    }
+    Config::infer().await.map_err(|e| {
+        ClusterError::Config(format!("no usable kubeconfig (KUBECONFIG, ~/.kube/config) or in-cluster config: {e}"))
+    })
+}

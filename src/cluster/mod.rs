@@ -1,0 +1,81 @@
+//! Cluster I/O: the kube client, reading the objects the model needs, and writing edits back.
+//! Nothing here decides anything; it fetches and stores, and turns API failures into errors that say what
+//! to do about them.
+
+mod client;
+pub mod resources;
+pub mod snapshot;
+
+pub use client::{Cluster, ConnectOptions};
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ClusterError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot reach the API server at {server}: {reason}")]
+    Unreachable { server: String, reason: String },
+    #[error(
+        "forbidden: cannot {verb} {resource}{scope}. Ask for a Role granting `{verb}` on `{resource}` (see the README's RBAC section)"
+    )]
+    Forbidden { verb: String, resource: String, scope: String },
+    #[error("{what} not found{scope}")]
+    NotFound { what: String, scope: String },
+    #[error("{0}")]
+    CrdMissing(String),
+    #[error("{verb} {resource}{scope}: {message}")]
+    Api { verb: String, resource: String, scope: String, code: u16, message: String },
+}
+
+/// What a request was doing, for error messages.
+#[derive(Clone, Debug)]
+pub struct Action<'a> {
+    pub verb: &'a str,
+    /// Resource name as RBAC spells it, e.g. `virtualservices.networking.istio.io`.
+    pub resource: &'a str,
+    /// `None` for cluster-wide.
+    pub namespace: Option<&'a str>,
+}
+
+impl Action<'_> {
+    fn scope(&self) -> String {
+        match self.namespace {
+            Some(ns) => format!(" in namespace \"{ns}\""),
+            None => " at the cluster scope".to_string(),
+        }
+    }
+
+    /// Turns a kube error into one that names the verb, the resource and the remedy.
+    pub fn error(&self, server: &str, err: kube::Error) -> ClusterError {
+        match err {
+            kube::Error::Api(status) => match status.code {
+                403 => ClusterError::Forbidden {
+                    verb: self.verb.to_string(),
+                    resource: self.resource.to_string(),
+                    scope: self.scope(),
+                },
+                404 => ClusterError::NotFound { what: self.resource.to_string(), scope: self.scope() },
+                code => ClusterError::Api {
+                    verb: self.verb.to_string(),
+                    resource: self.resource.to_string(),
+                    scope: self.scope(),
+                    code,
+                    message: status.message,
+                },
+            },
+            other => ClusterError::Unreachable { server: server.to_string(), reason: root_cause(&other) },
+        }
+    }
+}
+
+/// The innermost message of an error chain: "connection refused" says more than "client error (Connect)".
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let inner = cur.to_string();
+    let outer = err.to_string();
+    if inner == outer { outer } else { format!("{outer}: {inner}") }
+}

@@ -1,0 +1,92 @@
+//! Reads everything the route model needs in one round of concurrent list calls (no per-object requests),
+//! plus, rarely, a second round for pods of other namespaces that a host-level split sends traffic to.
+
+use super::resources::{self, ISTIO_VERSIONS, PODS, ROLLOUTS, Res, SERVICES, list};
+use super::{Cluster, ClusterError};
+use crate::routes::{self, Snapshot};
+use futures::future::try_join_all;
+use serde::de::DeserializeOwned;
+
+pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &routes::Options) -> Result<Snapshot, ClusterError> {
+    let ns = (!all_namespaces).then_some(cluster.namespace.as_str());
+    let (vs, dr, services, pods, rollouts) = tokio::try_join!(
+        istio_list(cluster, resources::virtual_services, ns),
+        istio_list(cluster, resources::destination_rules, ns),
+        widest_list(cluster, SERVICES, ns),
+        list(cluster, PODS, ns),
+        optional_list(cluster, ROLLOUTS, ns),
+    )?;
+    let partial = [vs.1, dr.1, services.1, rollouts.1].into_iter().flatten().collect();
+    let mut snap = Snapshot {
+        virtual_services: vs.0,
+        destination_rules: dr.0,
+        services: services.0,
+        pods,
+        rollouts: rollouts.0,
+        partial,
+    };
+    if let Some(ns) = ns {
+        let more: Vec<String> = routes::pod_namespaces(&snap, opts).into_iter().filter(|n| n != ns).collect();
+        let lists = try_join_all(more.iter().map(|n| list(cluster, PODS, Some(n)))).await?;
+        snap.pods.extend(lists.into_iter().flatten());
+    }
+    Ok(snap)
+}
+
+type Listed<T> = (Vec<T>, Option<String>);
+
+/// Lists an Istio resource in the newest served version. A VirtualService in any namespace may route to
+/// this one's hosts, so it lists cluster-wide, and falls back to the namespace (saying so) without the right.
+async fn istio_list<T: DeserializeOwned + Clone>(
+    cluster: &Cluster,
+    res: fn(&'static str) -> Res,
+    ns: Option<&str>,
+) -> Result<Listed<T>, ClusterError> {
+    for version in ISTIO_VERSIONS {
+        match widest_list(cluster, res(version), ns).await {
+            Err(ClusterError::NotFound { .. }) => continue,
+            other => return other,
+        }
+    }
+    Err(ClusterError::CrdMissing(format!(
+        "the Istio CRDs are not installed: {} is not served by {} (install Istio, or its CRDs from the istio-base chart)",
+        res("v1").rbac_name(),
+        cluster.server
+    )))
+}
+
+/// Lists cluster-wide; with only namespace rights, lists the namespace and notes what may be missing.
+async fn widest_list<T: DeserializeOwned + Clone>(
+    cluster: &Cluster,
+    res: Res,
+    ns: Option<&str>,
+) -> Result<Listed<T>, ClusterError> {
+    match (list(cluster, res, None).await, ns) {
+        (Ok(items), _) => Ok((items, None)),
+        (Err(ClusterError::Forbidden { .. }), Some(ns)) => {
+            let items = list(cluster, res, Some(ns)).await?;
+            let note = format!(
+                "{} listed in namespace {ns} only (no cluster-wide list permission): objects in other namespaces are not shown",
+                res.rbac_name()
+            );
+            Ok((items, Some(note)))
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Rollouts are optional: no CRD means no Rollouts; no permission is noted rather than fatal.
+async fn optional_list<T: DeserializeOwned + Clone>(
+    cluster: &Cluster,
+    res: Res,
+    ns: Option<&str>,
+) -> Result<Listed<T>, ClusterError> {
+    match list(cluster, res, ns).await {
+        Ok(items) => Ok((items, None)),
+        Err(ClusterError::NotFound { .. }) => Ok((Vec::new(), None)),
+        Err(ClusterError::Forbidden { .. }) => {
+            Ok((Vec::new(), Some(format!("cannot list {}: Rollout ownership is not shown", res.rbac_name()))))
+        }
+        Err(e) => Err(e),
+    }
+}

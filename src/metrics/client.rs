@@ -1,0 +1,149 @@
+//! One Prometheus client, two ways in: a direct URL (prometheus-http-query over reqwest), or the API
+//! server's service proxy (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/`) with the kube client, so no
+//! port-forward is needed and the user's own credentials and RBAC apply.
+
+use crate::cluster::Cluster;
+use prometheus_http_query::response::Data;
+use serde::Deserialize;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum PromError {
+    #[error("Prometheus at {url} is unreachable: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("Prometheus at {url} did not answer within {timeout:?}")]
+    Timeout { url: String, timeout: Duration },
+    #[error("Prometheus at {url} rejected the query: {reason}")]
+    Query { url: String, reason: String },
+    #[error("Prometheus at {url} answered something that is not a query result: {reason}")]
+    Garbage { url: String, reason: String },
+    #[error("bad --prometheus-service {0:?}: expected NAMESPACE/NAME:PORT")]
+    BadService(String),
+}
+
+#[derive(Clone)]
+enum Backend {
+    Direct(prometheus_http_query::Client),
+    ApiProxy { cluster: Cluster, path: String },
+}
+
+#[derive(Clone)]
+pub struct Prom {
+    backend: Backend,
+    /// Where it points, for messages.
+    pub url: String,
+    pub timeout: Duration,
+}
+
+impl Prom {
+    pub fn direct(url: &str, timeout: Duration) -> Result<Self, PromError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .build()
+            .map_err(|e| PromError::Unreachable { url: url.into(), reason: e.to_string() })?;
+        let client = prometheus_http_query::Client::from(http, url)
+            .map_err(|e| PromError::Unreachable { url: url.into(), reason: e.to_string() })?;
+        Ok(Self { backend: Backend::Direct(client), url: url.trim_end_matches('/').to_string(), timeout })
+    }
+
+    /// `service` is `NAMESPACE/NAME:PORT` (the port may be a name, as the service proxy accepts).
+    pub fn via_api_server(cluster: &Cluster, service: &str, timeout: Duration) -> Result<Self, PromError> {
+        let bad = || PromError::BadService(service.to_string());
+        let (ns, rest) = service.split_once('/').ok_or_else(bad)?;
+        let (name, port) = rest.split_once(':').ok_or_else(bad)?;
+        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !(valid(ns) && valid(name) && valid(port)) {
+            return Err(bad());
+        }
+        let path = format!("/api/v1/namespaces/{ns}/services/{name}:{port}/proxy");
+        Ok(Self {
+            url: format!("{}{path}", cluster.server),
+            backend: Backend::ApiProxy { cluster: cluster.clone(), path },
+            timeout,
+        })
+    }
+
+    /// An instant query evaluated at `time` (unix seconds; `None` = now).
+    pub async fn instant(&self, query: &str, time: Option<i64>) -> Result<Data, PromError> {
+        let fut = async {
+            match &self.backend {
+                Backend::Direct(client) => {
+                    let mut q = client.query(query);
+                    if let Some(t) = time {
+                        q = q.at(t);
+                    }
+                    q.get().await.map(|r| r.into_inner().0).map_err(|e| self.classify(e))
+                }
+                Backend::ApiProxy { cluster, path } => {
+                    let mut params = vec![("query", query.to_string())];
+                    params.extend(time.map(|t| ("time", t.to_string())));
+                    self.via_proxy(cluster, &format!("{path}/api/v1/query"), &params).await
+                }
+            }
+        };
+        tokio::time::timeout(self.timeout, fut)
+            .await
+            .map_err(|_| PromError::Timeout { url: self.url.clone(), timeout: self.timeout })?
+    }
+
+    async fn via_proxy(&self, cluster: &Cluster, path: &str, params: &[(&str, String)]) -> Result<Data, PromError> {
+        let query: String = params.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
+        let request = http::Request::get(format!("{path}?{query}"))
+            .body(Vec::new())
+            .map_err(|e| PromError::Query { url: self.url.clone(), reason: e.to_string() })?;
+        let text = cluster.client.request_text(request).await.map_err(|e| match e {
+            kube::Error::Api(s) if s.code == 400 || s.code == 422 => {
+                PromError::Query { url: self.url.clone(), reason: s.message }
+            }
+            other => PromError::Unreachable { url: self.url.clone(), reason: other.to_string() },
+        })?;
+        parse_body(&text).map_err(|reason| PromError::Garbage { url: self.url.clone(), reason })
+    }
+
+    fn classify(&self, err: prometheus_http_query::Error) -> PromError {
+        use prometheus_http_query::Error as E;
+        let url = self.url.clone();
+        match err {
+            E::Prometheus(e) => PromError::Query { url, reason: e.to_string() },
+            E::Client(e) => {
+                let reason = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"));
+                // A reachable server that returns non-JSON (a proxy's HTML page, say) is not Prometheus.
+                if reason.contains("decod") || reason.contains("expected") {
+                    PromError::Garbage { url, reason }
+                } else {
+                    PromError::Unreachable { url, reason }
+                }
+            }
+            other => PromError::Unreachable { url, reason: other.to_string() },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    data: Option<Data>,
+    error: Option<String>,
+}
+
+fn parse_body(text: &str) -> Result<Data, String> {
+    let env: Envelope = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    match (env.status.as_str(), env.data) {
+        ("success", Some(data)) => Ok(data),
+        _ => Err(env.error.unwrap_or_else(|| format!("status {}", env.status))),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

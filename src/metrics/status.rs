@@ -1,0 +1,95 @@
+//! The two queries behind `status --prometheus-*`: requests and 5xx per version, and who called which
+//! version, over the last five minutes. Counts come as `increase()` sums, never as a ratio (a ratio turns
+//! "no traffic" into NaN or an empty vector).
+
+use super::promql::{Selector, any_of};
+use super::{Prom, PromError};
+use crate::routes::traffic::{Edge, VersionRate};
+use prometheus_http_query::response::Data;
+use std::collections::HashMap;
+
+pub const WINDOW: &str = "5m";
+const WINDOW_SECONDS: f64 = 300.0;
+/// Above this many hosts the regex filter costs more than it saves; ask for the whole mesh.
+const MAX_FILTERED_HOSTS: usize = 100;
+
+pub struct Observed {
+    pub rates: Vec<VersionRate>,
+    pub edges: Vec<Edge>,
+}
+
+pub fn queries(hosts: &[&str]) -> (String, String) {
+    let mut sel = Selector::default().eq("reporter", "destination");
+    if !hosts.is_empty() && hosts.len() <= MAX_FILTERED_HOSTS {
+        sel = sel.re("destination_service", &any_of(hosts));
+    }
+    let all = sel.clone().render("istio_requests_total");
+    let errors = sel.re("response_code", "5..").render("istio_requests_total");
+    (
+        format!(
+            "sum by (source_app, source_version, destination_service, destination_version) (increase({all}[{WINDOW}]))"
+        ),
+        format!("sum by (destination_service, destination_version) (increase({errors}[{WINDOW}]))"),
+    )
+}
+
+pub async fn observe(prom: &Prom, hosts: &[&str]) -> Result<Observed, PromError> {
+    let (all_q, err_q) = queries(hosts);
+    let (all, errors) = tokio::try_join!(prom.instant(&all_q, None), prom.instant(&err_q, None))?;
+    let mut errors_by_version: HashMap<(String, String), f64> = HashMap::new();
+    for (labels, value) in samples(&errors) {
+        errors_by_version.insert((label(labels, "destination_service"), label(labels, "destination_version")), value);
+    }
+    let edges: Vec<Edge> = samples(&all)
+        .map(|(labels, value)| Edge {
+            source_app: label(labels, "source_app"),
+            source_version: label(labels, "source_version"),
+            service: label(labels, "destination_service"),
+            version: label(labels, "destination_version"),
+            requests: value,
+        })
+        .collect();
+    let mut totals: HashMap<(String, String), f64> = HashMap::new();
+    for e in &edges {
+        *totals.entry((e.service.clone(), e.version.clone())).or_default() += e.requests;
+    }
+    let rates = totals
+        .into_iter()
+        .map(|(key, requests)| VersionRate {
+            requests_per_second: requests / WINDOW_SECONDS,
+            errors_per_second: errors_by_version.get(&key).copied().unwrap_or(0.0) / WINDOW_SECONDS,
+            service: key.0,
+            version: key.1,
+        })
+        .collect();
+    Ok(Observed { rates, edges })
+}
+
+/// Finite samples of an instant vector (NaN and infinities carry no count).
+fn samples(data: &Data) -> impl Iterator<Item = (&HashMap<String, String>, f64)> {
+    let vector = match data {
+        Data::Vector(v) => v.as_slice(),
+        _ => &[],
+    };
+    vector.iter().map(|v| (v.metric(), v.sample().value())).filter(|(_, x)| x.is_finite())
+}
+
+fn label(labels: &HashMap<String, String>, name: &str) -> String {
+    labels.get(name).cloned().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_filter_hosts_and_count_errors_separately() {
+        let (all, errors) = queries(&["reviews.prod.svc.cluster.local"]);
+        assert_eq!(
+            all,
+            r#"sum by (source_app, source_version, destination_service, destination_version) (increase(istio_requests_total{reporter="destination",destination_service=~"reviews\\.prod\\.svc\\.cluster\\.local"}[5m]))"#
+        );
+        assert!(errors.contains(r#"response_code=~"5..""#), "{errors}");
+        assert!(!queries(&[]).0.contains("destination_service=~"));
+    }
+}

@@ -1,0 +1,283 @@
+//! `kubectl vroute status` and `check`, run through the real kubectl against the real API server.
+
+use crate::support::{IstioEdge, OpenMetrics, Prometheus, env, scenarios};
+use serde_json::{Value, json};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+fn run(args: &[&str]) -> Output {
+    env().vroute().args(args).output().expect("run kubectl vroute")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("valid JSON on stdout")
+}
+
+fn service<'a>(doc: &'a Value, host_prefix: &str) -> &'a Value {
+    doc["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["host"].as_str().unwrap().starts_with(host_prefix))
+        .unwrap_or_else(|| panic!("no service {host_prefix} in {doc:#}"))
+}
+
+fn codes(svc: &Value) -> Vec<&str> {
+    svc["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect()
+}
+
+fn weights(route: &Value) -> Vec<(String, f64)> {
+    route["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["version"].as_str().unwrap().to_string(), d["weightPercent"].as_f64().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn pinned_chain_is_consistent_and_shows_every_version() {
+    let env = env();
+    let ns = env.namespace("chain").await;
+    env.seed_chain(&ns, false).await;
+    let doc = json_of(&run(&["status", "-n", &ns, "-o", "json"]));
+    assert_eq!(doc["services"].as_array().unwrap().len(), 3, "{doc:#}");
+
+    let a = service(&doc, "a.");
+    assert_eq!(a["host"], format!("a.{ns}.svc.cluster.local"));
+    assert_eq!(a["split"], "subset");
+    assert_eq!(a["versionPinned"], false);
+    assert_eq!(weights(&a["routes"][0]), vec![("v1".into(), 50.0), ("v2".into(), 50.0)]);
+    for v in a["versions"].as_array().unwrap() {
+        assert_eq!(v["pods"], json!({"ready": 1, "total": 1}), "{v}");
+        assert_eq!(v["labels"]["version"], v["name"]);
+    }
+    assert_eq!(a["versions"][0]["owners"], json!(["Deployment/a-v1"]));
+
+    let b = service(&doc, "b.");
+    assert_eq!(b["versionPinned"], true);
+    assert_eq!(b["routes"][1]["matchSummary"], "from app=a,version=v2");
+    assert_eq!(b["routes"][2]["matchSummary"], "*");
+    for svc in doc["services"].as_array().unwrap() {
+        assert!(codes(svc).is_empty(), "a consistent chain has no findings: {:#}", svc["findings"]);
+    }
+
+    // The human view says the same in one screen.
+    let out = run(&["status", "b", "-n", &ns]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    assert!(text.contains(&format!("b.{ns}.svc.cluster.local (subset split, version-pinned)")), "{text}");
+    assert!(text.contains("ROUTE") && text.contains("from app=a,version=v2") && text.contains("VERSION"), "{text}");
+}
+
+#[tokio::test]
+async fn a_missing_pin_route_is_a_broken_chain() {
+    let env = env();
+    let ns = env.namespace("broken").await;
+    env.seed_chain(&ns, true).await;
+    let out = run(&["status", "b", "-n", &ns, "-o", "json"]);
+    let doc = json_of(&out);
+    let b = service(&doc, "b.");
+    let finding = b["findings"].as_array().unwrap().iter().find(|f| f["code"] == "VR110").expect("VR110");
+    assert_eq!(finding["severity"], "error");
+    assert!(finding["message"].as_str().unwrap().contains("a (version=v2)"), "{finding}");
+    assert!(finding["message"].as_str().unwrap().contains("sends 100% to v1"), "{finding}");
+
+    // `check` gates on it: exit 1, one line per finding.
+    let out = run(&["check", "-n", &ns]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("VR110") && text.contains("1 error(s)"), "{text}");
+}
+
+#[tokio::test]
+async fn host_level_split_across_namespaces_counts_pods_in_both() {
+    let env = env();
+    let prod = env.namespace("prod").await;
+    let stage = env.namespace("stage").await;
+    for ns in [&prod, &stage] {
+        env.create_yaml(ns, "apiVersion: v1\nkind: Service\nmetadata: {name: app}\nspec:\n  selector: {app: app}\n  ports: [{port: 80}]\n").await;
+    }
+    env.ready_pod(&prod, "app", "v1", 0).await;
+    env.ready_pod(&prod, "app", "v1", 1).await;
+    env.pod(&stage, "app", "v2", 0, false).await;
+    let gateway_vs = format!(
+        r#"
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: app-public}}
+spec:
+  hosts: [app.example.com]
+  gateways: [public-gateway]
+  http:
+  - name: split
+    route:
+    - destination: {{host: app.{prod}.svc.cluster.local}}
+      weight: 70
+    - destination: {{host: app.{stage}.svc.cluster.local}}
+      weight: 30
+"#
+    );
+    env.create_yaml(&prod, &gateway_vs).await;
+    let doc = json_of(&run(&["status", "-n", &prod, "-o", "json"]));
+    let svc = service(&doc, "app.example.com");
+    assert_eq!(svc["split"], "host");
+    assert_eq!(weights(&svc["routes"][0]), vec![(format!("app.{prod}"), 70.0), (format!("app.{stage}"), 30.0)]);
+    assert_eq!(svc["versions"][0]["pods"], json!({"ready": 2, "total": 2}));
+    assert_eq!(svc["versions"][1]["pods"], json!({"ready": 0, "total": 1}), "pods of the other namespace are read");
+    let no_pods = svc["findings"].as_array().unwrap().iter().find(|f| f["code"] == "VR102").expect("VR102");
+    assert_eq!(no_pods["object"], format!("Service/{stage}/app"));
+}
+
+#[tokio::test]
+async fn relative_weights_become_percentages_and_policies_are_shown() {
+    let env = env();
+    let ns = env.namespace("weights").await;
+    let extra = "    retries: {attempts: 3, perTryTimeout: 2s, retryOn: 5xx}\n    timeout: 10s\n";
+    let yaml = [
+        scenarios::service_and_subsets("reviews", &["v1", "v2"]),
+        scenarios::weighted_routes("reviews", ("v1", 1), ("v2", 3), extra),
+    ];
+    env.create_yaml(&ns, &yaml.join("---\n")).await;
+    env.ready_pod(&ns, "reviews", "v1", 0).await;
+    env.ready_pod(&ns, "reviews", "v2", 0).await;
+
+    let doc = json_of(&run(&["status", &format!("reviews.{ns}"), "-n", "default", "-o", "json"]));
+    let route = &service(&doc, "reviews.")["routes"][0];
+    assert_eq!(weights(route), vec![("v1".into(), 25.0), ("v2".into(), 75.0)]);
+    assert_eq!(route["retries"], json!({"attempts": 3, "perTryTimeout": "2s", "retryOn": "5xx"}));
+    assert_eq!(route["timeout"], "10s");
+
+    let text = String::from_utf8(run(&["status", "reviews", "-n", &ns]).stdout).unwrap();
+    assert!(text.contains("25%") && text.contains("75%") && text.contains("3x 2s on 5xx"), "{text}");
+    let yaml = String::from_utf8(run(&["status", "reviews", "-n", &ns, "-o", "yaml"]).stdout).unwrap();
+    assert!(yaml.contains("weightPercent: 75"), "{yaml}");
+}
+
+#[tokio::test]
+async fn prometheus_traffic_and_cross_version_calls_are_reported() {
+    let env = env();
+    let ns = env.namespace("traffic").await;
+    env.seed_chain(&ns, false).await;
+    let now = jiff::Timestamp::now().as_second();
+    let start = now - 600;
+    let b = |src_v: &str, v: &str| IstioEdge::new(&ns, "a", src_v, "b", v);
+    let mut om = OpenMetrics::default();
+    om.steady(&b("v1", "v1"), start, 30, 20, 300); // 10 rps
+    om.steady(&b("v2", "v2"), start, 30, 20, 150); // 5 rps
+    om.steady(&b("v2", "v2").code(503), start, 30, 20, 15); // 0.5 rps of 5xx
+    om.steady(&b("v2", "v1"), start, 30, 20, 30); // a v2 caller reached b v1: 300 requests in 5 minutes
+    let prom = Prometheus::start(&env.work.join(format!("prom-{ns}")), Some(&om.finish()), &[]).await.unwrap();
+
+    let doc = json_of(&run(&["status", "b", "-n", &ns, "-o", "json", "--prometheus-url", &prom.url]));
+    let svc = service(&doc, "b.");
+    let v2 = svc["versions"].as_array().unwrap().iter().find(|v| v["name"] == "v2").unwrap();
+    let rps = v2["traffic"]["requestsPerSecond"].as_f64().unwrap();
+    assert!((rps - 5.5).abs() < 0.3, "v2 rps {rps}");
+    let err = v2["traffic"]["errorRate"].as_f64().unwrap();
+    assert!((err - 0.5 / 5.5).abs() < 0.01, "v2 error rate {err}");
+    let crossing = svc["findings"].as_array().unwrap().iter().find(|f| f["code"] == "VR111").expect("VR111");
+    assert!(crossing["message"].as_str().unwrap().contains("from a (version=v2)"), "{crossing}");
+
+    // Unreachable Prometheus: routes are still shown, with a finding instead of numbers.
+    let dead = format!("http://127.0.0.1:{}", crate::support::process::free_port());
+    let doc = json_of(&run(&["status", "b", "-n", &ns, "-o", "json", "--prometheus-url", &dead]));
+    assert_eq!(doc["findings"][0]["code"], "VR116", "{doc:#}");
+    assert!(service(&doc, "b.")["versions"][0]["traffic"].is_null());
+}
+
+#[tokio::test]
+async fn errors_name_the_problem_and_use_documented_exit_codes() {
+    let env = env();
+    let ns = env.namespace("errors").await;
+    env.seed_chain(&ns, false).await;
+
+    let out = run(&["status", "bb", "-n", &ns]);
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no Service or VirtualService host \"bb\"") && err.contains("did you mean: b"), "{err}");
+
+    let (_, kubeconfig) = env.restricted_user(&ns, "nobody").await;
+    let out = env.vroute().env("KUBECONFIG", &kubeconfig).args(["status", "-n", &ns]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot list virtualservices.networking.istio.io"), "{err}");
+
+    let bare = env.bare_cluster().await;
+    let out = env.vroute().env("KUBECONFIG", bare).args(["status", "-n", "default"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the Istio CRDs are not installed"));
+
+    let port = crate::support::process::free_port();
+    let dead = env.work.join("dead.kubeconfig");
+    let text = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    let server = env.control_plane.as_ref().map(|c| c.server.clone()).unwrap();
+    std::fs::write(&dead, text.replace(&server, &format!("https://127.0.0.1:{port}"))).unwrap();
+    let started = Instant::now();
+    let out = env.vroute().env("KUBECONFIG", &dead).args(["status"]).output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("cannot reach the API server at https://127.0.0.1:{port}")), "{err}");
+
+    let out = run(&["status", "--output", "xml"]);
+    assert_eq!(out.status.code(), Some(4), "usage errors exit 4");
+}
+
+#[tokio::test]
+async fn check_lints_manifests_offline() {
+    let dir = env().work.join("check-f");
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.yaml");
+    let deployments: String = scenarios::CHAIN_PODS
+        .iter()
+        .map(|(app, v)| {
+            format!(
+                "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {app}-{v}}}\nspec:\n  selector: {{matchLabels: {{app: {app}, version: {v}}}}}\n  template:\n    metadata: {{labels: {{app: {app}, version: {v}}}}}\n    spec: {{containers: [{{name: x, image: x}}]}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&good, format!("{}\n{deployments}", scenarios::chain(false))).unwrap();
+    let broken = dir.join("broken.yaml");
+    std::fs::write(&broken, format!("{}\n{deployments}", scenarios::chain(true))).unwrap();
+
+    // Offline: no cluster is contacted, even with a kubeconfig pointing nowhere.
+    let offline = |file: &std::path::Path| {
+        env().vroute().env("KUBECONFIG", "/nonexistent").args(["check", "-f"]).arg(file).output().unwrap()
+    };
+    let out = offline(&good);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = offline(&broken);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("VR110"));
+
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "kind: VirtualService\nmetadata: {name: r}\nspec: {http: [{route: [{destination: {host: r}, weight: 1.5}]}]}\n",
+    )
+    .unwrap();
+    let out = offline(&bad);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("VirtualService r"));
+}
+
+#[test]
+fn the_demo_seeds_the_chain_and_shows_live_traffic() {
+    let demo = crate::support::plugin_dir().join("examples/demo");
+    let out = std::process::Command::new(&demo).arg("--once").env("NO_COLOR", "1").output().expect("run the demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    for host in ["a", "b", "c"] {
+        assert!(text.contains(&format!("{host}.shop.svc.cluster.local (subset split")), "{text}");
+    }
+    assert!(text.contains("version-pinned") && text.contains("20.00"), "live traffic is shown: {text}");
+    assert!(!text.contains("FINDINGS"), "the seeded chain is consistent: {text}");
+}

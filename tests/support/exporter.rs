@@ -1,0 +1,69 @@
+//! A loopback `/metrics` endpoint with Istio request counters that grow at fixed rates, for Prometheus to
+//! scrape while time moves (the demo, and end-to-end flows). Counters are computed from the elapsed time,
+//! so there is no background task to stop.
+
+use super::prometheus::IstioEdge;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One counter: an edge and how many requests per second it receives.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub edge: IstioEdge,
+    pub per_second: f64,
+}
+
+pub struct Exporter {
+    pub addr: SocketAddr,
+}
+
+impl Exporter {
+    /// Serves `flows` on 127.0.0.1 (random port) on the current runtime, as if they had been flowing for
+    /// `history` already (so a backfill of that history continues seamlessly).
+    pub async fn start(flows: Vec<Flow>, history: std::time::Duration) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let started = Instant::now() - history;
+        let flows = Arc::new(flows);
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let flows = flows.clone();
+                async move { render(&flows, started.elapsed().as_secs_f64()) }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr })
+    }
+}
+
+/// OpenMetrics text with the counters' past: one sample every `step` seconds over the `history` before
+/// `now`, labelled like the scrape of `target` (job `mesh`), so backfill and scrape form one series.
+pub fn backfill(flows: &[Flow], now: i64, history: i64, step: i64, target: &str) -> String {
+    let mut out = String::from("# TYPE istio_requests counter\n");
+    for f in flows {
+        let labels = format!("{},instance=\"{target}\",job=\"mesh\"", f.edge.label_text());
+        for t in (0..history).step_by(step as usize) {
+            let _ = writeln!(
+                out,
+                "istio_requests_total{{{labels}}} {} {}",
+                (f.per_second * t as f64).floor(),
+                now - history + t
+            );
+        }
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+fn render(flows: &[Flow], elapsed: f64) -> String {
+    let mut out = String::from("# TYPE istio_requests_total counter\n");
+    for f in flows {
+        let _ = writeln!(out, "istio_requests_total{{{}}} {}", f.edge.label_text(), (f.per_second * elapsed).floor());
+    }
+    out
+}
