@@ -9,13 +9,16 @@ use serde::de::DeserializeOwned;
 
 pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &routes::Options) -> Result<Snapshot, ClusterError> {
     let ns = (!all_namespaces).then_some(cluster.namespace.as_str());
-    let (vs, dr, services, pods, rollouts) = tokio::try_join!(
+    let (vs, dr, services, pods, rollouts) = tokio::join!(
         istio_list(cluster, resources::virtual_services, ns),
         istio_list(cluster, resources::destination_rules, ns),
         widest_list(cluster, SERVICES, ns),
         list(cluster, PODS, ns),
         optional_list(cluster, ROLLOUTS, ns),
-    )?;
+    );
+    // Errors are reported in this fixed order (not whichever request failed first), so the same missing
+    // permission always gives the same message.
+    let (vs, dr, services, pods, rollouts) = (vs?, dr?, services?, pods?, rollouts?);
     let partial = [vs.1, dr.1, services.1, rollouts.1].into_iter().flatten().collect();
     let mut snap = Snapshot {
         virtual_services: vs.0,

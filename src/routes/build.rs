@@ -102,6 +102,7 @@ pub fn build(snap: &Snapshot, opts: &Options) -> Result<StatusReport, ModelError
         findings: snap.partial.iter().map(|p| Code::PartialListing.finding("", p.clone())).collect(),
     };
     super::chain::check(&idx, opts, &mut report);
+    super::rollout::attach(&snap.rollouts, &snap.virtual_services, &mut report);
     Ok(report)
 }
 

@@ -9,6 +9,7 @@ pub mod model;
 pub mod objects;
 pub mod offline;
 mod render_match;
+mod rollout;
 pub mod traffic;
 
 pub use build::{build, pod_namespaces};

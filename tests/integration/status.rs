@@ -281,3 +281,50 @@ fn the_demo_seeds_the_chain_and_shows_live_traffic() {
     assert!(text.contains("version-pinned") && text.contains("20.00"), "live traffic is shown: {text}");
     assert!(!text.contains("FINDINGS"), "the seeded chain is consistent: {text}");
 }
+
+#[tokio::test]
+async fn a_rollout_canary_shows_owner_step_weights_and_drift() {
+    let env = env();
+    let ns = env.namespace("rollout").await;
+    env.seed_canary_rollout(&ns, "reviews", 80, 20).await;
+    let doc = json_of(&run(&["status", "reviews", "-n", &ns, "-o", "json"]));
+    let svc = service(&doc, "reviews.");
+    let ro = &svc["rollout"];
+    assert_eq!(ro["name"], "reviews");
+    assert_eq!(ro["strategy"], "canary");
+    assert_eq!(ro["phase"], "Paused");
+    assert_eq!(ro["step"], "1/2");
+    assert_eq!(ro["desiredCanaryWeight"], 20);
+    assert_eq!(ro["actualCanaryWeight"], 20.0);
+    assert_eq!(svc["routes"][0]["managedBy"], format!("Rollout/{ns}/reviews"));
+    let canary = svc["versions"].as_array().unwrap().iter().find(|v| v["name"] == "canary").unwrap();
+    assert_eq!(canary["owners"][0], "Rollout/reviews (canary)");
+    assert_eq!(canary["pods"], json!({"ready": 1, "total": 1}));
+    assert!(codes(svc).is_empty(), "{:#}", svc["findings"]);
+    let text = String::from_utf8(run(&["status", "reviews", "-n", &ns]).stdout).unwrap();
+    assert!(
+        text.contains("Rollout") && text.contains("step 1/2") && text.contains("desired 20% / actual 20%"),
+        "{text}"
+    );
+
+    // Someone hand-edits the managed route: the Rollout's desired weight and the route disagree.
+    let patch = json!({"spec": {"http": [{"name": "primary", "route": [
+        {"destination": {"host": "reviews", "subset": "stable"}, "weight": 90},
+        {"destination": {"host": "reviews", "subset": "canary"}, "weight": 10}]}]}});
+    let ar = kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+        "networking.istio.io",
+        "v1",
+        "VirtualService",
+    ));
+    let vs: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(env.client().await, &ns, &ar);
+    vs.patch("reviews", &Default::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
+    let doc = json_of(&run(&["status", "reviews", "-n", &ns, "-o", "json"]));
+    let drift =
+        service(&doc, "reviews.")["findings"].as_array().unwrap().iter().find(|f| f["code"] == "VR109").cloned();
+    let drift = drift.expect("VR109 drift");
+    assert!(
+        drift["message"].as_str().unwrap().contains("wants 20%")
+            && drift["message"].as_str().unwrap().contains("gives 10%"),
+        "{drift}"
+    );
+}

@@ -60,6 +60,107 @@ pub fn chain(break_b_v2: bool) -> String {
 pub const CHAIN_PODS: [(&str, &str); 6] =
     [("a", "v1"), ("a", "v2"), ("b", "v1"), ("b", "v2"), ("c", "v1"), ("c", "v2")];
 
+/// Pod-template hashes of the stable and canary ReplicaSets of [`canary_rollout`].
+pub const STABLE_HASH: &str = "6b8f9c7d5";
+pub const CANARY_HASH: &str = "7c9d8e6f4";
+
+/// An Argo Rollout canary with Istio subset routing: Service, DestinationRule (subsets `stable` and `canary`
+/// keyed by `rollouts-pod-template-hash`, as the controller writes them), a VirtualService whose route
+/// `primary` the Rollout owns (weights `stable_weight`/`canary_weight`), and the Rollout (setWeight 20, pause).
+pub fn canary_rollout(app: &str, stable_weight: u32, canary_weight: u32) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Service
+metadata: {{name: {app}}}
+spec:
+  selector: {{app: {app}}}
+  ports: [{{name: http, port: 8080}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: {app}
+  annotations: {{argo-rollouts.argoproj.io/managed-by-rollouts: {app}}}
+spec:
+  host: {app}
+  subsets:
+  - name: stable
+    labels: {{rollouts-pod-template-hash: {STABLE_HASH}}}
+  - name: canary
+    labels: {{rollouts-pod-template-hash: {CANARY_HASH}}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: {app}}}
+spec:
+  hosts: [{app}]
+  http:
+  - name: primary
+    route:
+    - destination: {{host: {app}, subset: stable}}
+      weight: {stable_weight}
+    - destination: {{host: {app}, subset: canary}}
+      weight: {canary_weight}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {{name: {app}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {app}}}}}
+  template:
+    metadata: {{labels: {{app: {app}}}}}
+    spec: {{containers: [{{name: {app}, image: "example/{app}:v2"}}]}}
+  strategy:
+    canary:
+      trafficRouting:
+        istio:
+          virtualService: {{name: {app}, routes: [primary]}}
+          destinationRule: {{name: {app}, canarySubsetName: canary, stableSubsetName: stable}}
+      steps:
+      - setWeight: 20
+      - pause: {{}}
+"#
+    )
+}
+
+/// The status the controller writes while [`canary_rollout`] waits at its pause step after setWeight 20.
+pub fn paused_at_20(generation: i64) -> serde_json::Value {
+    json!({"status": {
+        "observedGeneration": generation.to_string(),
+        "phase": "Paused", "message": "CanaryPauseStep",
+        "currentStepIndex": 1, "currentPodHash": CANARY_HASH, "stableRS": STABLE_HASH,
+        "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2026-11-22T00:00:00Z"}],
+        "controllerPause": true,
+        "replicas": 3, "updatedReplicas": 1, "readyReplicas": 3, "availableReplicas": 3,
+        "canary": {"weights": {
+            "canary": {"weight": 20, "podTemplateHash": CANARY_HASH},
+            "stable": {"weight": 80, "podTemplateHash": STABLE_HASH}
+        }}
+    }})
+}
+
+impl TestEnv {
+    /// Creates [`canary_rollout`] with 2 stable and 1 canary Ready pods, and writes [`paused_at_20`] through
+    /// the status subresource, as the controller would.
+    pub async fn seed_canary_rollout(&self, ns: &str, app: &str, stable_weight: u32, canary_weight: u32) {
+        let created = self.create_yaml(ns, &canary_rollout(app, stable_weight, canary_weight)).await;
+        for (hash, count) in [(STABLE_HASH, 2), (CANARY_HASH, 1)] {
+            for i in 0..count {
+                let labels = json!({"app": app, "rollouts-pod-template-hash": hash});
+                self.pod_owned(ns, &format!("{app}-{hash}"), labels, i, true).await;
+            }
+        }
+        let rollout = created.last().unwrap();
+        let generation = rollout.metadata.generation.unwrap_or(1);
+        let (api, _) = super::dynamic_api(&self.client().await, ns, serde_json::to_value(rollout).unwrap()).await;
+        api.patch_status(app, &PatchParams::default(), &Patch::Merge(&paused_at_20(generation)))
+            .await
+            .expect("rollout status");
+    }
+}
+
 impl TestEnv {
     /// Creates a Ready pod `app-version-<n>` labelled `app`, `version` (and `pod-template-hash`), owned by
     /// the ReplicaSet a Deployment `app-version` would create, so owners show as `Deployment/app-version`.
@@ -68,14 +169,22 @@ impl TestEnv {
     }
 
     pub async fn pod(&self, ns: &str, app: &str, version: &str, index: usize, ready: bool) {
-        let api: Api<Pod> = Api::namespaced(self.client().await, ns);
         let hash = "5d8c7f9b6";
-        let name = format!("{app}-{version}-{hash}-{index}");
+        let labels = json!({"app": app, "version": version, "pod-template-hash": hash});
+        self.pod_owned(ns, &format!("{app}-{version}-{hash}"), labels, index, ready).await;
+    }
+
+    /// A pod of ReplicaSet `replica_set` (named `<replica_set>-<index>`) with these labels.
+    pub async fn pod_owned(&self, ns: &str, replica_set: &str, labels: serde_json::Value, index: usize, ready: bool) {
+        let api: Api<Pod> = Api::namespaced(self.client().await, ns);
+        let name = format!("{replica_set}-{index}");
+        let app = labels["app"].as_str().unwrap_or("app").to_string();
+        let version = labels["version"].as_str().unwrap_or("v1").to_string();
         let pod: Pod = serde_json::from_value(json!({
             "metadata": {
                 "name": name,
-                "labels": {"app": app, "version": version, "pod-template-hash": hash},
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("{app}-{version}-{hash}"),
+                "labels": labels,
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replica_set,
                                      "uid": "00000000-0000-0000-0000-000000000001", "controller": true}]
             },
             "spec": {"containers": [{"name": app, "image": format!("example/{app}:{version}")}]}
