@@ -1,5 +1,9 @@
 //! Reads everything the route model needs in one round of concurrent list calls (no per-object requests),
-//! plus, rarely, a second round for pods of other namespaces that a host-level split sends traffic to.
+//! plus, when routes lead to other namespaces (a host-level split, a service named in another namespace), a
+//! second round for the Services and Pods of exactly those namespaces.
+//!
+//! VirtualServices and DestinationRules are always listed cluster-wide: one in any namespace may route to, or
+//! set subsets for, a host here (gateway routes usually live in istio-system).
 
 use super::resources::{self, ISTIO_VERSIONS, PODS, ROLLOUTS, Res, SERVICES, list};
 use super::{Cluster, ClusterError};
@@ -12,7 +16,7 @@ pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &routes::Optio
     let (vs, dr, services, pods, rollouts) = tokio::join!(
         istio_list(cluster, resources::virtual_services, ns),
         istio_list(cluster, resources::destination_rules, ns),
-        widest_list(cluster, SERVICES, ns),
+        services_in(cluster, ns),
         list(cluster, PODS, ns),
         optional_list(cluster, ROLLOUTS, ns),
     );
@@ -29,11 +33,22 @@ pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &routes::Optio
         partial,
     };
     if let Some(ns) = ns {
-        let more: Vec<String> = routes::pod_namespaces(&snap, opts).into_iter().filter(|n| n != ns).collect();
-        let lists = try_join_all(more.iter().map(|n| list(cluster, PODS, Some(n)))).await?;
-        snap.pods.extend(lists.into_iter().flatten());
+        let more: Vec<String> = routes::needed_namespaces(&snap, opts).into_iter().filter(|n| n != ns).collect();
+        let (services, pods) = tokio::try_join!(
+            try_join_all(more.iter().map(|n| list(cluster, SERVICES, Some(n)))),
+            try_join_all(more.iter().map(|n| list(cluster, PODS, Some(n)))),
+        )?;
+        snap.services.extend(services.into_iter().flatten());
+        snap.pods.extend(pods.into_iter().flatten());
     }
     Ok(snap)
+}
+
+async fn services_in<T: DeserializeOwned + Clone>(
+    cluster: &Cluster,
+    ns: Option<&str>,
+) -> Result<Listed<T>, ClusterError> {
+    list(cluster, SERVICES, ns).await.map(|items| (items, None))
 }
 
 type Listed<T> = (Vec<T>, Option<String>);

@@ -106,11 +106,14 @@ pub fn build(snap: &Snapshot, opts: &Options) -> Result<StatusReport, ModelError
     Ok(report)
 }
 
-/// Namespaces whose pods the views of the selected hosts count (destinations of their routes, and the
-/// hosts themselves), so the cluster layer can fetch exactly those.
-pub fn pod_namespaces(snap: &Snapshot, opts: &Options) -> BTreeSet<String> {
+/// Namespaces whose Services and Pods the views of the selected hosts read (the hosts' own, and those of
+/// their routes' destinations), so the cluster layer can fetch exactly those and no more.
+pub fn needed_namespaces(snap: &Snapshot, opts: &Options) -> BTreeSet<String> {
     let idx = Index::new(snap, &opts.domain);
-    let hosts = select_hosts(&idx, snap, opts).unwrap_or_default();
+    let mut hosts = select_hosts(&idx, snap, opts).unwrap_or_default();
+    if let Scope::Host { host, .. } = &opts.scope {
+        hosts.push(host.clone());
+    }
     let vss = hosts.iter().filter_map(|h| idx.vs_by_host.get(h)).flatten();
     let dests = vss.flat_map(|vs| destination_hosts(vs, idx.domain).collect::<Vec<_>>());
     hosts.iter().cloned().chain(dests).filter_map(|h| host::service_of(&h, idx.domain).map(|(_, ns)| ns)).collect()

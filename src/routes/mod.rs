@@ -12,7 +12,7 @@ mod render_match;
 mod rollout;
 pub mod traffic;
 
-pub use build::{build, pod_namespaces};
+pub use build::{build, needed_namespaces};
 pub use model::*;
 
 use objects::{DestinationRule, Pod, Service, VirtualService};

@@ -278,7 +278,14 @@ fn the_demo_seeds_the_chain_and_shows_live_traffic() {
     for host in ["a", "b", "c"] {
         assert!(text.contains(&format!("{host}.shop.svc.cluster.local (subset split")), "{text}");
     }
-    assert!(text.contains("version-pinned") && text.contains("20.00"), "live traffic is shown: {text}");
+    assert!(text.contains("version-pinned"), "{text}");
+    // Every version row carries live traffic: about 20 requests per second each.
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("v1 ") || l.starts_with("v2 ")).collect();
+    assert_eq!(rows.len(), 6, "{text}");
+    for row in rows {
+        let rps: f64 = row.split_whitespace().nth(6).and_then(|x| x.parse().ok()).unwrap_or(0.0);
+        assert!((15.0..25.0).contains(&rps), "live traffic in {row:?}");
+    }
     assert!(!text.contains("FINDINGS"), "the seeded chain is consistent: {text}");
 }
 

@@ -47,7 +47,7 @@ pub fn backfill(flows: &[Flow], now: i64, history: i64, step: i64, target: &str)
     let mut out = String::from("# TYPE istio_requests counter\n");
     for f in flows {
         let labels = format!("{},instance=\"{target}\",job=\"mesh\"", f.edge.label_text());
-        for t in (0..history).step_by(step as usize) {
+        for t in (0..=history).step_by(step as usize) {
             let _ = writeln!(
                 out,
                 "istio_requests_total{{{labels}}} {} {}",
