@@ -335,3 +335,58 @@ async fn a_rollout_canary_shows_owner_step_weights_and_drift() {
         "{drift}"
     );
 }
+
+#[tokio::test]
+async fn watch_redraws_when_a_route_changes() {
+    use std::io::{BufRead, BufReader};
+    let env = env();
+    let ns = env.namespace("watch").await;
+    let yaml = [
+        scenarios::service_and_subsets("web", &["v1", "v2"]),
+        scenarios::weighted_routes("web", ("v1", 90), ("v2", 10), ""),
+    ];
+    env.create_yaml(&ns, &yaml.join("---\n")).await;
+    let mut child = env
+        .vroute()
+        .args(["status", "web", "-n", &ns, "--watch", "-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One pretty-printed JSON document per redraw; read documents line by line until each one closes.
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut doc = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            doc.push_str(&line);
+            if line == "}" {
+                let _ = tx.send(serde_json::from_str(&doc).unwrap());
+                doc.clear();
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(20)).expect("first draw");
+    assert_eq!(weights(&service(&first, "web.")["routes"][0])[1], ("v2".into(), 10.0));
+
+    let patch = json!({"spec": {"http": [{"name": "primary", "route": [
+        {"destination": {"host": "web", "subset": "v1"}, "weight": 50},
+        {"destination": {"host": "web", "subset": "v2"}, "weight": 50}]}]}});
+    let ar = kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+        "networking.istio.io",
+        "v1",
+        "VirtualService",
+    ));
+    let vs: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(env.client().await, &ns, &ar);
+    vs.patch("web", &Default::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let redrawn = loop {
+        let doc =
+            rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("a redraw after the change");
+        if weights(&service(&doc, "web.")["routes"][0])[1].1 == 50.0 {
+            break doc;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(weights(&service(&redrawn, "web.")["routes"][0]), vec![("v1".into(), 50.0), ("v2".into(), 50.0)]);
+}

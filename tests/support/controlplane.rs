@@ -101,7 +101,7 @@ async fn start_apiserver(
         .arg("--advertise-address=127.0.0.1")
         // The sandbox has no default route, and the `kubernetes` Service endpoints are not needed.
         .arg("--endpoint-reconciler-type=none")
-        .arg("--service-cluster-ip-range=10.0.0.0/24")
+        .arg("--service-cluster-ip-range=10.0.0.0/16")
         .arg("--allow-privileged=true")
         .arg("--authorization-mode=RBAC")
         // Without a controller manager nobody creates default ServiceAccounts; admission would then refuse pods.

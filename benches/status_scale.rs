@@ -1,0 +1,194 @@
+//! `cargo bench --bench status_scale`: how fast `kubectl-vroute status` is against a real kube-apiserver.
+//!
+//! 1. One service: `kubectl-vroute status SVC -n NS -o json` beside
+//!    `kubectl get virtualservices,destinationrules,services,pods -n NS -o json` on the same objects.
+//! 2. Scale: `status -A -o json` over 200 namespaces holding 2,000 VirtualServices, 2,000 DestinationRules
+//!    and 10,000 Pods (1x), then four times that (4x): wall time and peak RSS of the plugin process.
+//!
+//! `VROUTE_BENCH_SCALES=1` limits the scale part to 1x. Prints a markdown table (pasted into the README).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::{Api, DynamicObject, PostParams};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::{env, scenarios};
+
+const NAMESPACES_PER_X: usize = 200;
+const SERVICES_PER_NS: usize = 10;
+const PODS_PER_SERVICE: usize = 5;
+const RUNS: usize = 7;
+
+#[tokio::main]
+async fn main() {
+    let env = env();
+    let plugin = support::plugin_dir().join("kubectl-vroute");
+    println!("| benchmark | command | median wall | peak RSS |\n|---|---|---|---|");
+
+    // 1. One service, against kubectl reading the same objects.
+    let ns = env.namespace("bench-one").await;
+    env.seed_chain(&ns, false).await;
+    for i in 1..=20 {
+        env.ready_pod(&ns, "b", if i % 2 == 0 { "v1" } else { "v2" }, i).await;
+    }
+    let kubectl_get = || {
+        let mut c = env.kubectl();
+        c.args(["get", "virtualservices,destinationrules,services,pods", "-n", &ns, "-o", "json"]);
+        c
+    };
+    let vroute = |args: &[&str]| {
+        let mut c = Command::new(&plugin);
+        c.env("KUBECONFIG", &env.kubeconfig).args(args);
+        c
+    };
+    let (get, _) = measure(kubectl_get);
+    let (one, one_rss) = measure(|| vroute(&["status", "b", "-n", &ns, "-o", "json"]));
+    println!(
+        "| one service | `kubectl get virtualservices,destinationrules,services,pods -n NS -o json` | {} | |",
+        ms(get)
+    );
+    println!("| one service | `kubectl-vroute status b -n NS -o json` | {} | {} MB |", ms(one), one_rss / 1024);
+    println!("| one service | ratio vroute / kubectl | {:.2}x | |", one.as_secs_f64() / get.as_secs_f64());
+
+    // 2. Scale.
+    let scales: Vec<usize> = match std::env::var("VROUTE_BENCH_SCALES").as_deref() {
+        Ok("1") => vec![1],
+        _ => vec![1, 4],
+    };
+    let mut populated = 0;
+    let mut results = Vec::new();
+    for scale in scales {
+        let started = Instant::now();
+        populate(populated, scale * NAMESPACES_PER_X).await;
+        populated = scale * NAMESPACES_PER_X;
+        eprintln!("bench: {populated} namespaces populated in {:?}", started.elapsed());
+        let (wall, rss) = measure(|| vroute(&["status", "-A", "-o", "json"]));
+        let (get_all, _) = measure(|| {
+            let mut c = env.kubectl();
+            c.args(["get", "virtualservices,destinationrules,services,pods", "-A", "-o", "json"]);
+            c
+        });
+        let objects = format!(
+            "{} ns, {} VS, {} DR, {} pods",
+            populated,
+            populated * SERVICES_PER_NS,
+            populated * SERVICES_PER_NS,
+            populated * SERVICES_PER_NS * PODS_PER_SERVICE
+        );
+        println!(
+            "| scale {scale}x ({objects}) | `kubectl-vroute status -A -o json` | {} | {} MB |",
+            ms(wall),
+            rss / 1024
+        );
+        println!(
+            "| scale {scale}x | `kubectl get virtualservices,destinationrules,services,pods -A -o json` | {} | |",
+            ms(get_all)
+        );
+        results.push((scale, wall));
+    }
+    if let [(1, one_x), (4, four_x)] = results.as_slice() {
+        println!("| growth | 4x objects / 1x objects | {:.2}x time | |", four_x.as_secs_f64() / one_x.as_secs_f64());
+    }
+}
+
+/// Creates namespaces `from..to`, each with [`SERVICES_PER_NS`] services (Service, DestinationRule with two
+/// subsets, VirtualService splitting 90/10) and [`PODS_PER_SERVICE`] pods per service.
+async fn populate(from: usize, to: usize) {
+    let client = env().client().await;
+    let vs_ar = kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+        "networking.istio.io",
+        "v1",
+        "VirtualService",
+    ));
+    let dr_ar = kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+        "networking.istio.io",
+        "v1",
+        "DestinationRule",
+    ));
+    let mut jobs = Vec::new();
+    for n in from..to {
+        let ns = format!("scale-{n}");
+        let namespace: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap();
+        Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &namespace).await.expect("namespace");
+        for s in 0..SERVICES_PER_NS {
+            let app = format!("svc{s}");
+            for doc in support::parse_yaml_docs(&format!(
+                "{}---\n{}",
+                scenarios::service_and_subsets(&app, &["v1", "v2"]),
+                scenarios::weighted_routes(&app, ("v1", 90), ("v2", 10), "")
+            )) {
+                jobs.push(Job::Object(ns.clone(), doc));
+            }
+            for p in 0..PODS_PER_SERVICE {
+                jobs.push(Job::Pod(ns.clone(), app.clone(), if p == 0 { "v2" } else { "v1" }, p));
+            }
+        }
+    }
+    let (vs_ar, dr_ar) = (&vs_ar, &dr_ar);
+    stream::iter(jobs)
+        .map(|job| {
+            let client = client.clone();
+            async move {
+                match job {
+                    Job::Object(ns, doc) => {
+                        let kind = doc["kind"].as_str().unwrap().to_string();
+                        let obj: DynamicObject = serde_json::from_value(doc).unwrap();
+                        let api: Api<DynamicObject> = match kind.as_str() {
+                            "VirtualService" => Api::namespaced_with(client, &ns, vs_ar),
+                            "DestinationRule" => Api::namespaced_with(client, &ns, dr_ar),
+                            _ => Api::namespaced_with(client, &ns, &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::Service>(&())),
+                        };
+                        api.create(&PostParams::default(), &obj).await.map(|_| ())
+                    }
+                    Job::Pod(ns, app, version, i) => {
+                        let pod: Pod = serde_json::from_value(serde_json::json!({
+                            "metadata": {"name": format!("{app}-{version}-{i}"), "labels": {"app": app, "version": version}},
+                            "spec": {"containers": [{"name": "app", "image": "example/app"}]}
+                        }))
+                        .unwrap();
+                        Api::<Pod>::namespaced(client, &ns).create(&PostParams::default(), &pod).await.map(|_| ())
+                    }
+                }
+            }
+        })
+        .buffer_unordered(48)
+        .try_collect::<Vec<()>>()
+        .await
+        .expect("populate");
+}
+
+enum Job {
+    Object(String, serde_json::Value),
+    Pod(String, String, &'static str, usize),
+}
+
+/// Runs the command [`RUNS`] times (after one warm-up) and returns the median wall time and the largest
+/// peak RSS (KiB) of the process, read from `wait4`'s resource usage.
+fn measure(make: impl Fn() -> Command) -> (Duration, i64) {
+    let mut times = Vec::new();
+    let mut peak = 0;
+    for run in 0..=RUNS {
+        let started = Instant::now();
+        let child =
+            make().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+        let mut status = 0;
+        // SAFETY: plain wait4 on our own child; the rusage struct is fully written by the kernel.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+        let elapsed = started.elapsed();
+        assert!(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{:?} failed", make());
+        if run > 0 {
+            times.push(elapsed);
+            peak = peak.max(usage.ru_maxrss);
+        }
+    }
+    times.sort();
+    (times[times.len() / 2], peak)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
