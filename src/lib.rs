@@ -1,11 +1,12 @@
 //! kubectl-vroute: per-version routing for Istio and Argo Rollouts.
 //!
 //! The library holds all behaviour; the two binaries in `src/bin/` only parse flags and map errors to exit
-//! codes. Pure modules (`routes`, `judge`, `rollouts`, `render`) never do I/O; I/O modules (`cluster`,
+//! codes. Pure modules (`routes`, `edit`, `judge`, `rollouts`, `render`) never do I/O; I/O modules (`cluster`,
 //! `metrics`'s client, the analysis service) never decide.
 
 pub mod cli;
 pub mod cluster;
+pub mod edit;
 pub mod exit;
 pub mod metrics;
 pub mod render;

@@ -1,6 +1,8 @@
 //! The one error type commands return, and its exit code.
 
 use crate::cluster::ClusterError;
+use crate::cluster::write::WriteError;
+use crate::edit::EditError;
 use crate::exit::Exit;
 use crate::metrics::PromError;
 use crate::routes::ModelError;
@@ -16,6 +18,9 @@ pub enum CliError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Prometheus(#[from] PromError),
+    /// An edit refused as unsafe or impossible; the message says why and what to do instead.
+    #[error(transparent)]
+    Refused(EditError),
     /// stdout was closed by its reader: not an error worth a message.
     #[error("stdout closed")]
     ClosedPipe,
@@ -29,8 +34,28 @@ impl CliError {
             CliError::Usage(_) => Exit::Usage,
             CliError::Cluster(_) | CliError::Model(_) => Exit::Cluster,
             CliError::Prometheus(_) => Exit::Prometheus,
+            CliError::Refused(_) => Exit::Refused,
             CliError::ClosedPipe => Exit::Ok,
             CliError::Io(_) => Exit::Internal,
+        }
+    }
+}
+
+impl From<EditError> for CliError {
+    /// An unknown service is a lookup failure, as in `status`; everything else an edit refuses is a refusal.
+    fn from(e: EditError) -> Self {
+        match e {
+            EditError::Model(e) => CliError::Model(e),
+            e => CliError::Refused(e),
+        }
+    }
+}
+
+impl From<WriteError<EditError>> for CliError {
+    fn from(e: WriteError<EditError>) -> Self {
+        match e {
+            WriteError::Edit(e) => e.into(),
+            WriteError::Cluster(e) => CliError::Cluster(e),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod check;
 pub mod common;
+mod edit;
 mod error;
 mod status;
 
@@ -29,6 +30,16 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Print only the findings; exit 1 when any is an error (for CI). With -f, lint YAML files offline.
     Check(check::CheckArgs),
+    /// Set the traffic split of one http route: `set-weight reviews v1=90 v2=10`.
+    SetWeight(edit::SetWeightArgs),
+    /// Send all of one http route's traffic to one version in a single write (blue/green cut-over).
+    Switch(edit::SwitchArgs),
+    /// Mirror a share of one http route's requests to a version (`--off` stops).
+    Mirror(edit::MirrorArgs),
+    /// Route each caller version to the same version of the service (sourceLabels routes before the default).
+    Pin(edit::PinArgs),
+    /// Restore a VirtualService's routes from before the last (or the Nth) vroute edit.
+    Undo(edit::UndoArgs),
 }
 
 /// vroute-analysis: the Argo Rollouts `web` metric provider that judges a canary against its baseline.
@@ -41,6 +52,11 @@ pub async fn run(cli: PluginCli) -> Result<Exit, CliError> {
     match cli.command {
         Command::Status(args) => status::run(&cli.kube, args).await,
         Command::Check(args) => check::run(&cli.kube, args).await,
+        Command::SetWeight(args) => edit::set_weight(&cli.kube, args).await,
+        Command::Switch(args) => edit::switch(&cli.kube, args).await,
+        Command::Mirror(args) => edit::mirror(&cli.kube, args).await,
+        Command::Pin(args) => edit::pin(&cli.kube, args).await,
+        Command::Undo(args) => edit::undo(&cli.kube, args).await,
     }
 }
 

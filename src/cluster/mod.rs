@@ -5,6 +5,7 @@
 mod client;
 pub mod resources;
 pub mod snapshot;
+pub mod write;
 
 pub use client::{Cluster, ConnectOptions};
 

@@ -1,0 +1,116 @@
+//! Why an edit was refused. Every message names the object and field at fault and says what to do instead:
+//! these are printed as they are, after `error: `.
+
+use crate::routes::ModelError;
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum EditError {
+    /// The service itself is unknown (not a refusal: nothing was found to edit).
+    #[error(transparent)]
+    Model(#[from] ModelError),
+
+    #[error("no VirtualService has {host} in its hosts, so there are no routes to edit{}", routed_by_hint(.routed_by))]
+    NoVirtualService { host: String, routed_by: Vec<String> },
+    #[error(
+        "several VirtualServices route {host}: {}; pick one with --virtual-service NAMESPACE/NAME",
+        .candidates.join(", ")
+    )]
+    AmbiguousVirtualService { host: String, candidates: Vec<String> },
+    #[error("--virtual-service {wanted}: no such VirtualService routes {host} (these do: {})", .candidates.join(", "))]
+    UnknownVirtualService { host: String, wanted: String, candidates: Vec<String> },
+
+    #[error("{vs} has no http routes (spec.http is empty); vroute edits http routes only")]
+    NoHttpRoutes { vs: String },
+    #[error("{vs} has no http route {route:?}; its routes are: {}", .routes.join(", "))]
+    UnknownRoute { vs: String, route: String, routes: Vec<String> },
+    #[error(
+        "{vs} has several http routes and none of them catches every request: pick one with --route ({})",
+        .routes.join(", ")
+    )]
+    AmbiguousRoute { vs: String, routes: Vec<String> },
+
+    #[error(
+        "{route} of {vs} is managed by Rollout {rollout} ({why}): its controller rewrites this route on every \
+         reconcile and would revert the edit within seconds. Use `kubectl vroute promote {name}` or \
+         `kubectl vroute abort {name}` instead; the other routes of the VirtualService can still be edited",
+        name = rollout.rsplit('/').next().unwrap_or(rollout)
+    )]
+    ManagedByRollout { vs: String, route: String, rollout: String, why: &'static str },
+    #[error(
+        "this edit would change {} of {vs}, which Rollout {rollout} manages. Change them with \
+         `kubectl vroute promote/abort`; if the Rollout claims a route only because it is the only (or first \
+         unnamed) http route, name it in the Rollout's spec.strategy.canary.trafficRouting.istio \
+         virtualService.routes first",
+        .routes.join(", ")
+    )]
+    RolloutRoutesChanged { vs: String, rollout: String, routes: Vec<String> },
+    #[error(
+        "cannot list rollouts.argoproj.io, so cannot tell whether an Argo Rollout manages the routes of {vs}: \
+         grant `list` on rollouts.argoproj.io (see the README's RBAC section), or pass --force if none does"
+    )]
+    RolloutsUnknown { vs: String },
+
+    #[error("weight {arg:?}: {reason}; write VERSION=WEIGHT with a whole number from 0 to 100, e.g. v1=90 v2=10")]
+    BadWeight { arg: String, reason: &'static str },
+    #[error("version {version} is given more than once; give each version one weight")]
+    DuplicateVersion { version: String },
+    #[error(
+        "weights add up to {sum}, not 100 ({weights}): fix them, or pass --normalize to scale them to 100 in \
+         proportion"
+    )]
+    WeightSum { sum: u64, weights: String },
+    #[error("weights add up to 0: at least one version needs a positive weight")]
+    ZeroTotal,
+    #[error("{host} has no version {version:?}; known versions: {}", known_list(.known))]
+    UnknownVersion { version: String, host: String, known: Vec<String> },
+    #[error("{what} of {vs} would send traffic to {target}, {reason}")]
+    NotRoutable { vs: String, what: String, target: String, reason: String },
+    #[error(
+        "{what} of {vs} would send {percent}% to version {version}, which has no ready pods ({ready}/{total} \
+         ready): those requests would fail with 503. Scale it up (or fix its subset labels), or pass --force"
+    )]
+    NoReadyPods { vs: String, what: String, version: String, percent: String, ready: usize, total: usize },
+    #[error("--percent {value}: a mirror share must be more than 0 and at most 100 (use --off to stop mirroring)")]
+    BadPercent { value: f64 },
+
+    #[error(
+        "{host} has no versions to pin: no DestinationRule defines subsets for it and none of its pods carries \
+         the label {label:?} (use --label to name the version label)"
+    )]
+    NoVersions { host: String, label: String },
+    #[error(
+        "pods of {host} labelled {label}={} have no subset, and no DestinationRule for {host} exists to add it \
+         to: create one (host: {host})",
+        .versions.join(", ")
+    )]
+    NoDestinationRule { host: String, label: String, versions: Vec<String> },
+    #[error(
+        "pods labelled {label}={value} have no subset in {dr}, and {value:?} is not a valid subset name (lowercase \
+         letters, digits and '-'): add a subset selecting them to {dr} by hand"
+    )]
+    BadSubsetName { dr: String, label: String, value: String },
+
+    #[error(
+        "{vs} has no vroute history (annotation vroute.kubectl.io/history): nothing to undo; routes edited by \
+         other tools cannot be undone by vroute"
+    )]
+    NoHistory { vs: String },
+    #[error("{vs} has no revision {revision} in its vroute history; available: {}", .available.join("; "))]
+    UnknownRevision { vs: String, revision: u32, available: Vec<String> },
+
+    #[error("{object}: {field} {reason}")]
+    Malformed { object: String, field: String, reason: String },
+}
+
+fn routed_by_hint(routed_by: &[String]) -> String {
+    if routed_by.is_empty() {
+        "; create a VirtualService for it first".to_string()
+    } else {
+        format!("; it is routed through host(s) {}: pass one of those instead", routed_by.join(", "))
+    }
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() { "none (define subsets in its DestinationRule)".to_string() } else { known.join(", ") }
+}

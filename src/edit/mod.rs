@@ -1,0 +1,280 @@
+//! Route edits (pure): `set-weight`, `switch`, `mirror`, `pin` and `undo` as transforms of a VirtualService
+//! (and, for `pin`, its DestinationRule) exactly as read from the API server, so every field vroute does not
+//! model (other routes, unknown keys, labels, annotations) comes back unchanged.
+//!
+//! An edit is an [`Edit`] (what the user asked) applied to an object and a [`Context`] (what the read model
+//! knows: versions, ready pods, Rollout ownership). It returns the new object, or nothing when there is
+//! nothing to change, or an [`EditError`] saying why it is refused. The same edit can be applied again to a
+//! fresher object after a write conflict: it is an intent, not a diff.
+//!
+//! Every change that goes through [`apply`] is checked by the same guards (no traffic to a version without
+//! ready pods or an undefined subset, no change to what an Argo Rollout manages) and recorded in the undo
+//! history (see [`history`]).
+
+pub mod context;
+pub mod diff;
+mod error;
+mod guard;
+pub mod history;
+mod mirror;
+mod object;
+pub mod pin;
+pub mod roles;
+pub mod weights;
+
+pub use context::{Context, ObjectRef, Request, with_object};
+pub use error::EditError;
+pub use mirror::MirrorTo;
+pub use weights::Weight;
+
+use serde_json::Value;
+
+/// What the user asked for, and whether to skip the ready-pods check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edit {
+    pub intent: Intent,
+    /// Route traffic to versions without ready pods anyway (and edit when Rollouts cannot be listed).
+    pub force: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Intent {
+    /// Set the split of one route: `--route` (name or `#index`), else the only or the default route.
+    SetWeight { route: Option<String>, weights: Vec<Weight>, normalize: bool },
+    /// Everything to one version.
+    Switch { route: Option<String>, version: String },
+    /// Mirror a share of a route's requests to a version; `None` stops mirroring.
+    Mirror { route: Option<String>, to: Option<MirrorTo> },
+    /// Pin callers to their own version; with `from`, only callers with `app: <from>`.
+    Pin { from: Option<String> },
+    /// Restore the routes from before a revision (the latest when `None`).
+    Undo { revision: Option<u32> },
+}
+
+/// The result of applying an edit to one object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// The object to write; `None` when it already is as asked.
+    pub object: Option<Value>,
+    /// What the edit did (or found already done), e.g. `route "primary" now v1 90%, v2 10%`.
+    pub message: String,
+}
+
+/// What an edit is about and the state it leaves, for the message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// `route "primary"`, `routes`, `callers with app=a`.
+    pub subject: String,
+    /// `v1 90%, v2 10%`, `mirrors 10% to v2`, `pinned version=v1 -> v1`.
+    pub state: String,
+}
+
+impl Summary {
+    pub fn message(&self, changed: bool) -> String {
+        if changed {
+            format!("{} now {}", self.subject, self.state)
+        } else {
+            format!("{} unchanged: {}", self.subject, self.state)
+        }
+    }
+}
+
+/// Applies `edit` to VirtualService `vs` (as read) in `ctx`, guards the result and records it in the history.
+pub fn apply(edit: &Edit, vs: &Value, ctx: &Context) -> Result<Outcome, EditError> {
+    let before = object::http(vs)?;
+    let mut new = vs.clone();
+    let summary = match &edit.intent {
+        Intent::SetWeight { route, weights, normalize } => {
+            weights::set_weight(&mut new, route.as_deref(), weights, *normalize, ctx)?
+        }
+        Intent::Switch { route, version } => weights::switch(&mut new, route.as_deref(), version, ctx)?,
+        Intent::Mirror { route, to } => mirror::mirror(&mut new, route.as_deref(), to.as_ref(), ctx)?,
+        Intent::Pin { from } => pin::pin(&mut new, from.as_deref(), ctx)?,
+        Intent::Undo { revision } => history::undo(&mut new, *revision, ctx)?,
+    };
+    let after = object::http(&new)?;
+    if after == before {
+        return Ok(Outcome { object: None, message: summary.message(false) });
+    }
+    guard::destinations(&before, &after, ctx, edit.force)?;
+    guard::rollout_routes(&before, &after, ctx, edit.force)?;
+    history::record(&mut new, vs, edit.describe(ctx), ctx.now)?;
+    Ok(Outcome { object: Some(new), message: summary.message(true) })
+}
+
+impl Edit {
+    /// The command as the history records it, e.g. `set-weight v1=90 v2=10 --route primary`.
+    pub fn describe(&self, ctx: &Context) -> String {
+        let route = |r: &Option<String>| r.as_ref().map(|r| format!(" --route {r}")).unwrap_or_default();
+        let mut text = match &self.intent {
+            Intent::SetWeight { route: r, weights, normalize } => {
+                let split: Vec<String> = weights.iter().map(|w| format!("{}={}", w.version, w.weight)).collect();
+                let normalize = if *normalize { " --normalize" } else { "" };
+                format!("set-weight {}{}{normalize}", split.join(" "), route(r))
+            }
+            Intent::Switch { route: r, version } => format!("switch {version}{}", route(r)),
+            Intent::Mirror { route: r, to: Some(to) } => {
+                format!("mirror --to {} --percent {}{}", to.version, object::percent(to.percent), route(r))
+            }
+            Intent::Mirror { route: r, to: None } => format!("mirror --off{}", route(r)),
+            Intent::Pin { from } => {
+                let from = from.as_ref().map(|a| format!(" --from {a}")).unwrap_or_default();
+                format!("pin --label {}{from}", ctx.version_label)
+            }
+            Intent::Undo { revision: None } => "undo".to_string(),
+            Intent::Undo { revision: Some(n) } => format!("undo --to-revision {n}"),
+        };
+        if self.force {
+            text.push_str(" --force");
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::context::tests::{request, snapshot, split_vs, vs};
+    use super::*;
+    use serde_json::json;
+
+    fn set(weights: &[(&str, u64)], route: Option<&str>) -> Edit {
+        let weights = weights.iter().map(|(v, w)| Weight { version: v.to_string(), weight: *w }).collect();
+        Edit { intent: Intent::SetWeight { route: route.map(str::to_string), weights, normalize: false }, force: false }
+    }
+
+    /// A VirtualService with a Rollout-managed route `primary` and an unmanaged `jason` route.
+    fn managed() -> (Value, Context) {
+        let obj = vs(json!([
+            {"name": "jason", "match": [{"headers": {"end-user": {"exact": "jason"}}}],
+             "route": [{"destination": {"host": "reviews", "subset": "v1"}}]},
+            {"name": "primary", "route": [
+                {"destination": {"host": "reviews", "subset": "v1"}, "weight": 100},
+                {"destination": {"host": "reviews", "subset": "v2"}, "weight": 0}]}]));
+        let mut snap = snapshot(obj.clone(), &[("v1", 1), ("v2", 1)]);
+        snap.rollouts.push(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": "reviews", "namespace": "prod"},
+            "spec": {"strategy": {"canary": {"trafficRouting": {"istio": {
+                "virtualService": {"name": "reviews", "routes": ["primary"]},
+                "destinationRule": {"name": "reviews", "canarySubsetName": "v2", "stableSubsetName": "v1"}}}}}}}));
+        (obj.clone(), Context::build(&snap, &request()).unwrap())
+    }
+
+    #[test]
+    fn an_edit_returns_the_whole_object_with_only_its_change_and_a_history_entry() {
+        let mut obj = split_vs();
+        obj["metadata"]["labels"] = json!({"team": "books"});
+        obj["spec"]["tcp"] = json!([{"route": [{"destination": {"host": "db"}}]}]);
+        obj["spec"]["http"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "other", "fault": {"abort": {"httpStatus": 503}}}));
+        let ctx = Context::build(&snapshot(obj.clone(), &[("v1", 1), ("v2", 1)]), &request()).unwrap();
+        let outcome = apply(&set(&[("v1", 90), ("v2", 10)], Some("primary")), &obj, &ctx).unwrap();
+        assert_eq!(outcome.message, "route \"primary\" now v1 90%, v2 10%");
+        let mut new = outcome.object.unwrap();
+        let history = history::read(&new).unwrap();
+        assert_eq!(history[0].command, "set-weight v1=90 v2=10 --route primary");
+        assert_eq!(
+            roles::read(&new).unwrap()["primary"],
+            roles::Roles { stable: "v1".into(), canary: Some("v2".into()) }
+        );
+        // Apart from the two weights and the two annotations, nothing changed.
+        new["metadata"].as_object_mut().unwrap().remove("annotations");
+        new["spec"]["http"][0]["route"][0]["weight"] = json!(100);
+        new["spec"]["http"][0]["route"][1]["weight"] = json!(0);
+        assert_eq!(new, obj);
+    }
+
+    #[test]
+    fn an_edit_that_changes_nothing_writes_nothing() {
+        let obj = split_vs();
+        let ctx = Context::build(&snapshot(obj.clone(), &[("v1", 1)]), &request()).unwrap();
+        let outcome = apply(&set(&[("v1", 100), ("v2", 0)], None), &obj, &ctx).unwrap();
+        assert_eq!(outcome, Outcome { object: None, message: "route \"primary\" unchanged: v1 100%, v2 0%".into() });
+    }
+
+    #[test]
+    fn no_ready_pods_is_refused_through_apply_unless_forced() {
+        let obj = split_vs();
+        let ctx = Context::build(&snapshot(obj.clone(), &[("v1", 1)]), &request()).unwrap();
+        let edit = Edit { intent: Intent::Switch { route: None, version: "v2".into() }, force: false };
+        assert!(matches!(apply(&edit, &obj, &ctx), Err(EditError::NoReadyPods { .. })));
+        let forced = Edit { force: true, ..edit };
+        let outcome = apply(&forced, &obj, &ctx).unwrap();
+        assert_eq!(history::read(&outcome.object.unwrap()).unwrap()[0].command, "switch v2 --force");
+    }
+
+    #[test]
+    fn a_rollout_managed_route_is_refused_but_its_neighbour_is_editable() {
+        let (obj, ctx) = managed();
+        let err = apply(&set(&[("v1", 90), ("v2", 10)], None), &obj, &ctx).unwrap_err();
+        assert_eq!(
+            err,
+            EditError::ManagedByRollout {
+                vs: "VirtualService prod/reviews".into(),
+                route: "route \"primary\"".into(),
+                rollout: "prod/reviews".into(),
+                why: "it is listed in the Rollout's trafficRouting.istio virtualService routes",
+            }
+        );
+        let text = err.to_string();
+        assert!(
+            text.starts_with("route \"primary\" of VirtualService prod/reviews is managed by Rollout prod/reviews")
+        );
+        assert!(text.contains("Use `kubectl vroute promote reviews` or `kubectl vroute abort reviews`"), "{text}");
+        let mirror = Edit { intent: Intent::Mirror { route: Some("primary".into()), to: None }, force: false };
+        assert!(matches!(apply(&mirror, &obj, &ctx), Err(EditError::ManagedByRollout { .. })));
+
+        let outcome = apply(&set(&[("v1", 50), ("v2", 50)], Some("jason")), &obj, &ctx).unwrap();
+        assert_eq!(outcome.message, "route \"jason\" now v1 50%, v2 50%");
+    }
+
+    #[test]
+    fn pin_may_not_take_a_rollouts_only_route_away_from_it() {
+        // The Rollout names no routes: it owns the VirtualService's only route, named `primary`. Adding pin
+        // routes would leave it with no unnamed route to own.
+        let obj = split_vs();
+        let mut snap = snapshot(obj.clone(), &[("v1", 1), ("v2", 1)]);
+        snap.rollouts.push(json!({"metadata": {"name": "reviews", "namespace": "prod"},
+            "spec": {"strategy": {"canary": {"trafficRouting": {"istio": {"virtualService": {"name": "reviews"}}}}}}}));
+        let ctx = Context::build(&snap, &request()).unwrap();
+        let pin = Edit { intent: Intent::Pin { from: None }, force: false };
+        let err = apply(&pin, &obj, &ctx).unwrap_err();
+        assert!(
+            matches!(err, EditError::RolloutRoutesChanged { ref routes, .. } if routes == &["route \"primary\""]),
+            "{err}"
+        );
+        let expected = "this edit would change route \"primary\" of VirtualService prod/reviews, which Rollout prod/reviews manages";
+        assert!(err.to_string().starts_with(expected), "{err}");
+    }
+
+    #[test]
+    fn undo_leaves_rollout_managed_routes_as_they_are_now() {
+        let (obj, ctx) = managed();
+        let edited = apply(&set(&[("v2", 100)], Some("jason")), &obj, &ctx).unwrap().object.unwrap();
+        // Meanwhile the controller moves the canary to 30%.
+        let mut moved = edited.clone();
+        moved["spec"]["http"][1]["route"][0]["weight"] = json!(70);
+        moved["spec"]["http"][1]["route"][1]["weight"] = json!(30);
+        let undo = Edit { intent: Intent::Undo { revision: None }, force: false };
+        let restored = apply(&undo, &moved, &ctx).unwrap().object.unwrap();
+        assert_eq!(restored["spec"]["http"][0], obj["spec"]["http"][0], "the edited route is back");
+        assert_eq!(restored["spec"]["http"][1], moved["spec"]["http"][1], "the Rollout's route is untouched");
+        let history = history::read(&restored).unwrap();
+        assert_eq!(
+            history.iter().map(|r| r.command.as_str()).collect::<Vec<_>>(),
+            ["set-weight v2=100 --route jason", "undo"]
+        );
+    }
+
+    #[test]
+    fn edits_are_refused_when_rollouts_cannot_be_listed_unless_forced() {
+        let obj = split_vs();
+        let mut snap = snapshot(obj.clone(), &[("v1", 1), ("v2", 1)]);
+        snap.partial.push("cannot list rollouts.argoproj.io: Rollout ownership is not shown".into());
+        let ctx = Context::build(&snap, &request()).unwrap();
+        let edit = set(&[("v1", 50), ("v2", 50)], None);
+        assert!(matches!(apply(&edit, &obj, &ctx), Err(EditError::RolloutsUnknown { .. })));
+        assert!(apply(&Edit { force: true, ..edit }, &obj, &ctx).is_ok());
+    }
+}

@@ -1,0 +1,247 @@
+//! `pin`: make a service version-consistent. For every version vN (a DestinationRule subset), callers labelled
+//! `<label>: vN` (and `app: APP` with `--from`) get a route to subset vN, placed before the default route, so a
+//! v2 caller only ever reaches v2. Pods whose version has no subset get one first (in the DestinationRule: a
+//! separate write that must land before the routes that use it).
+//!
+//! Idempotent: a version already pinned by an equivalent route (any name) is left alone, and routes vroute
+//! added before are recognised by name (`vroute-pin-[APP-]VERSION`) and corrected in place.
+
+use super::context::{Context, ObjectRef, Version};
+use super::{EditError, Outcome, Summary, object};
+use serde_json::{Map, Value, json};
+
+/// `pin`'s change to the VirtualService; the subsets must already be in `ctx` (see [`add_subsets`]).
+pub fn pin(vs: &mut Value, from: Option<&str>, ctx: &Context) -> Result<Summary, EditError> {
+    let versions = ctx.subset_versions();
+    if versions.is_empty() {
+        return Err(EditError::NoVersions { host: ctx.host.clone(), label: ctx.version_label.clone() });
+    }
+    let mut http = object::http(vs)?;
+    let mut at = http.iter().position(object::is_catch_all).unwrap_or(http.len());
+    let mut pinned = Vec::new();
+    for (value, version) in &versions {
+        let mut labels = Map::new();
+        if let Some(app) = from {
+            labels.insert("app".into(), json!(app));
+        }
+        labels.insert(ctx.version_label.clone(), json!(value));
+        let block = json!({"sourceLabels": labels});
+        pinned.push(format!("{}={value} -> {}", ctx.version_label, version.name));
+        if http[..at].iter().any(|r| pins(r, &block, version, ctx)) {
+            continue;
+        }
+        let name = match from {
+            Some(app) => format!("vroute-pin-{app}-{value}"),
+            None => format!("vroute-pin-{value}"),
+        };
+        if let Some(stale) = http.iter().position(|r| r["name"] == json!(name)) {
+            http.remove(stale);
+            if stale < at {
+                at -= 1;
+            }
+        }
+        let siblings = http.get(at).map(|d| object::destinations(d).to_vec()).unwrap_or_default();
+        let route =
+            json!({"name": name, "match": [block], "route": [{"destination": ctx.destination(version, &siblings)}]});
+        http.insert(at, route);
+        at += 1;
+    }
+    object::set_http(vs, http);
+    let subject = match from {
+        Some(app) => format!("callers with app={app}"),
+        None => "callers".to_string(),
+    };
+    Ok(Summary { subject, state: format!("pinned {}", pinned.join(", ")) })
+}
+
+/// Whether `route` sends exactly the callers of `block` to `version` (and nothing else).
+fn pins(route: &Value, block: &Value, version: &Version, ctx: &Context) -> bool {
+    route["match"].as_array().is_some_and(|m| m.contains(block))
+        && matches!(object::destinations(route), [only] if ctx.version_of(&only["destination"]) == Some(version))
+}
+
+/// The DestinationRule `pin` must extend first, if some pods' version has no subset yet.
+pub fn destination_rule_to_extend(ctx: &Context) -> Result<Option<&ObjectRef>, EditError> {
+    let missing = ctx.versions_without_subset();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let dr = ctx.destination_rule.as_ref().ok_or_else(|| EditError::NoDestinationRule {
+        host: ctx.host.clone(),
+        label: ctx.version_label.clone(),
+        versions: missing.clone(),
+    })?;
+    if let Some(bad) = missing.iter().find(|v| !is_dns_label(v)) {
+        return Err(EditError::BadSubsetName {
+            dr: format!("DestinationRule {dr}"),
+            label: ctx.version_label.clone(),
+            value: bad.clone(),
+        });
+    }
+    Ok(Some(dr))
+}
+
+/// Adds a subset `{name: vN, labels: {<label>: vN}}` for each version of the host's pods that has none.
+pub fn add_subsets(dr: &Value, ctx: &Context) -> Result<Outcome, EditError> {
+    let missing = ctx.versions_without_subset();
+    if missing.is_empty() {
+        return Ok(Outcome { object: None, message: "subsets unchanged: every version of the pods has one".into() });
+    }
+    let mut new = dr.clone();
+    let mut subsets = match &dr["spec"]["subsets"] {
+        Value::Null => Vec::new(),
+        Value::Array(list) => list.clone(),
+        _ => {
+            return Err(EditError::Malformed {
+                object: object::describe(dr),
+                field: "spec.subsets".into(),
+                reason: "is not a list".into(),
+            });
+        }
+    };
+    let label = &ctx.version_label;
+    subsets.extend(missing.iter().map(|v| json!({"name": v, "labels": {label: v}})));
+    new["spec"]["subsets"] = Value::Array(subsets);
+    let message = format!("added subset(s) {} for pods labelled {label}={}", missing.join(", "), missing.join(","));
+    Ok(Outcome { object: Some(new), message })
+}
+
+/// The subsets `after` has and `before` had not: what a rollback removes.
+pub fn added_subsets(before: &Value, after: &Value) -> Vec<Value> {
+    let old = before["spec"]["subsets"].as_array().cloned().unwrap_or_default();
+    let new = after["spec"]["subsets"].as_array().cloned().unwrap_or_default();
+    new.into_iter().filter(|s| !old.contains(s)).collect()
+}
+
+/// Rollback of [`add_subsets`]: removes exactly the subsets it added (one changed since is left alone).
+pub fn remove_subsets(dr: &Value, added: &[Value]) -> Outcome {
+    let subsets = dr["spec"]["subsets"].as_array().cloned().unwrap_or_default();
+    let kept: Vec<Value> = subsets.iter().filter(|s| !added.contains(s)).cloned().collect();
+    if kept.len() == subsets.len() {
+        return Outcome { object: None, message: "subsets unchanged: the added ones are already gone".into() };
+    }
+    let mut new = dr.clone();
+    new["spec"]["subsets"] = Value::Array(kept);
+    let names: Vec<&str> = added.iter().filter_map(|s| s["name"].as_str()).collect();
+    Outcome { object: Some(new), message: format!("removed subset(s) {} again", names.join(", ")) }
+}
+
+/// Istio requires subset names to be DNS labels.
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::context::tests::{pod, request, snapshot, vs};
+    use crate::edit::context::with_object;
+
+    fn default_only() -> Value {
+        vs(json!([{"name": "default", "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]))
+    }
+
+    fn ctx(vs: &Value) -> Context {
+        Context::build(&snapshot(vs.clone(), &[("v1", 1), ("v2", 1)]), &request()).unwrap()
+    }
+
+    #[test]
+    fn pin_adds_one_route_per_version_before_the_default_route() {
+        let mut obj = default_only();
+        let ctx = ctx(&obj);
+        let summary = pin(&mut obj, Some("productpage"), &ctx).unwrap();
+        assert_eq!(summary.message(true), "callers with app=productpage now pinned version=v1 -> v1, version=v2 -> v2");
+        let http = obj["spec"]["http"].as_array().unwrap();
+        assert_eq!(http.len(), 3);
+        assert_eq!(
+            http[1],
+            json!({"name": "vroute-pin-productpage-v2",
+                   "match": [{"sourceLabels": {"app": "productpage", "version": "v2"}}],
+                   "route": [{"destination": {"host": "reviews", "subset": "v2"}}]})
+        );
+        assert_eq!(http[2]["name"], "default");
+    }
+
+    #[test]
+    fn pinning_twice_changes_nothing() {
+        let mut once = default_only();
+        pin(&mut once, None, &ctx(&default_only())).unwrap();
+        let mut twice = once.clone();
+        let ctx = ctx(&once);
+        pin(&mut twice, None, &ctx).unwrap();
+        assert_eq!(once, twice);
+    }
+
+    #[test]
+    fn an_equivalent_route_under_another_name_counts_as_pinned() {
+        let mut obj = vs(json!([
+            {"name": "v1-callers", "match": [{"sourceLabels": {"version": "v1"}}],
+             "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": "v1"}}]},
+            {"name": "default", "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]));
+        let ctx = ctx(&obj);
+        pin(&mut obj, None, &ctx).unwrap();
+        let names: Vec<&str> =
+            obj["spec"]["http"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["v1-callers", "vroute-pin-v2", "default"]);
+    }
+
+    #[test]
+    fn a_stale_pin_route_is_corrected_in_place() {
+        let mut obj = vs(json!([
+            {"name": "vroute-pin-v2", "match": [{"sourceLabels": {"version": "v2"}}],
+             "route": [{"destination": {"host": "reviews", "subset": "v1"}}]},
+            {"name": "default", "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]));
+        let ctx = ctx(&obj);
+        pin(&mut obj, None, &ctx).unwrap();
+        let http = obj["spec"]["http"].as_array().unwrap();
+        assert_eq!(http.len(), 3);
+        assert_eq!(http[1]["route"][0]["destination"]["subset"], "v2");
+    }
+
+    #[test]
+    fn pods_without_a_subset_get_one_in_the_destination_rule() {
+        let mut snap = snapshot(default_only(), &[("v1", 1)]);
+        snap.pods.push(pod("v3", 0, true));
+        let ctx = Context::build(&snap, &request()).unwrap();
+        assert_eq!(destination_rule_to_extend(&ctx).unwrap().map(|r| r.to_string()), Some("prod/reviews".into()));
+        let dr = json!({"kind": "DestinationRule", "metadata": {"name": "reviews", "namespace": "prod"},
+            "spec": {"host": "reviews", "subsets": [{"name": "v1", "labels": {"version": "v1"}},
+                                                     {"name": "v2", "labels": {"version": "v2"}}]}});
+        let outcome = add_subsets(&dr, &ctx).unwrap();
+        let new = outcome.object.unwrap();
+        assert_eq!(new["spec"]["subsets"][2], json!({"name": "v3", "labels": {"version": "v3"}}));
+        assert_eq!(added_subsets(&dr, &new), vec![json!({"name": "v3", "labels": {"version": "v3"}})]);
+
+        // With the subset in place, the routes include v3; the rollback removes exactly what was added.
+        let ctx = Context::build(&with_object(&snap, &new).unwrap(), &request()).unwrap();
+        let mut obj = default_only();
+        assert!(pin(&mut obj, None, &ctx).unwrap().state.contains("version=v3 -> v3"));
+        let back = remove_subsets(&new, &added_subsets(&dr, &new)).object.unwrap();
+        assert_eq!(back, dr);
+    }
+
+    #[test]
+    fn subsets_need_a_rule_and_a_valid_name() {
+        let mut snap = snapshot(default_only(), &[]);
+        snap.pods.push(pod("1.2.3", 0, true));
+        let ctx = Context::build(&snap, &request()).unwrap();
+        let err = destination_rule_to_extend(&ctx).unwrap_err();
+        assert!(matches!(err, EditError::BadSubsetName { ref value, .. } if value == "1.2.3"), "{err}");
+        snap.destination_rules.clear();
+        let ctx = Context::build(&snap, &request()).unwrap();
+        assert!(matches!(destination_rule_to_extend(&ctx), Err(EditError::NoDestinationRule { .. })));
+    }
+
+    #[test]
+    fn a_host_without_versions_cannot_be_pinned() {
+        let mut snap = snapshot(default_only(), &[]);
+        snap.destination_rules.clear();
+        let ctx = Context::build(&snap, &request()).unwrap();
+        let mut obj = default_only();
+        assert!(matches!(pin(&mut obj, None, &ctx), Err(EditError::NoVersions { .. })));
+    }
+}

@@ -1,0 +1,257 @@
+//! `set-weight` and `switch`: the split of one http route between versions.
+
+use super::context::{Context, Version};
+use super::{EditError, Summary, guard, object, roles};
+use serde_json::{Value, json};
+
+/// One `VERSION=WEIGHT` argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Weight {
+    pub version: String,
+    pub weight: u64,
+}
+
+/// Parses `v1=90 v2=10`. Weights are whole and non-negative (Istio's are int32 and it rejects negatives).
+pub fn parse(args: &[String]) -> Result<Vec<Weight>, EditError> {
+    args.iter()
+        .map(|arg| {
+            let bad = |reason| EditError::BadWeight { arg: arg.clone(), reason };
+            let (version, value) =
+                arg.rsplit_once('=').filter(|(v, _)| !v.is_empty()).ok_or_else(|| bad("it is not VERSION=WEIGHT"))?;
+            let value = value.trim();
+            let weight = value.parse::<u64>().map_err(|_| bad(why_not_a_weight(value)))?;
+            Ok(Weight { version: version.to_string(), weight })
+        })
+        .collect()
+}
+
+fn why_not_a_weight(value: &str) -> &'static str {
+    match value.parse::<f64>() {
+        _ if value.is_empty() => "the weight is missing",
+        Ok(n) if n < 0.0 || value.starts_with('-') => "a weight cannot be negative",
+        Ok(_) => "a weight must be a whole number",
+        Err(_) => "the weight is not a number",
+    }
+}
+
+/// `set-weight`: the route's split becomes exactly the given weights; destinations not named keep their place
+/// with weight 0 (so a later switch back finds them, and nothing else about them is lost).
+pub fn set_weight(
+    vs: &mut Value,
+    route: Option<&str>,
+    weights: &[Weight],
+    normalize: bool,
+    ctx: &Context,
+) -> Result<Summary, EditError> {
+    let mut http = object::http(vs)?;
+    let index = guard::editable_route(&http, route, ctx)?;
+    let mut split = Vec::with_capacity(weights.len());
+    for w in weights {
+        let version = ctx.version(&w.version)?;
+        if split.iter().any(|(v, _)| *v == version) {
+            return Err(EditError::DuplicateVersion { version: version.name.clone() });
+        }
+        split.push((version, w.weight));
+    }
+    let values: Vec<u64> = split.iter().map(|(_, w)| *w).collect();
+    let values = if normalize { scale_to_100(&values)? } else { check_sum(&split)? };
+    let split: Vec<(&Version, u64)> = split.iter().map(|(v, _)| *v).zip(values).collect();
+    apply_split(vs, &mut http, index, &split, ctx)
+}
+
+/// `switch`: everything to one version in a single write (blue/green cut-over).
+pub fn switch(vs: &mut Value, route: Option<&str>, version: &str, ctx: &Context) -> Result<Summary, EditError> {
+    let mut http = object::http(vs)?;
+    let index = guard::editable_route(&http, route, ctx)?;
+    let target = ctx.version(version)?;
+    apply_split(vs, &mut http, index, &[(target, 100)], ctx)
+}
+
+fn check_sum(split: &[(&Version, u64)]) -> Result<Vec<u64>, EditError> {
+    let sum = split.iter().fold(0u64, |acc, (_, w)| acc.saturating_add(*w));
+    if sum != 100 {
+        let weights = split.iter().map(|(v, w)| format!("{}={w}", v.name)).collect::<Vec<_>>().join(" ");
+        return Err(EditError::WeightSum { sum, weights });
+    }
+    Ok(split.iter().map(|(_, w)| *w).collect())
+}
+
+/// Scales relative weights to whole numbers summing to exactly 100 (largest remainder: the shares that lost
+/// most to rounding down get the leftover points, earlier versions first on ties).
+pub fn scale_to_100(weights: &[u64]) -> Result<Vec<u64>, EditError> {
+    let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    if total == 0 {
+        return Err(EditError::ZeroTotal);
+    }
+    let scaled: Vec<(u128, u128)> =
+        weights.iter().map(|&w| (u128::from(w) * 100 / total, u128::from(w) * 100 % total)).collect();
+    let mut out: Vec<u64> = scaled.iter().map(|(q, _)| *q as u64).collect();
+    let short = 100 - out.iter().sum::<u64>();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| scaled[b].1.cmp(&scaled[a].1));
+    for &i in order.iter().take(short as usize) {
+        out[i] += 1;
+    }
+    Ok(out)
+}
+
+fn apply_split(
+    vs: &mut Value,
+    http: &mut [Value],
+    index: usize,
+    split: &[(&Version, u64)],
+    ctx: &Context,
+) -> Result<Summary, EditError> {
+    let before = named_shares(&http[index], ctx);
+    let ns = &ctx.virtual_service.namespace;
+    let mut dests: Vec<Value> = object::destinations(&http[index]).to_vec();
+    let mut placed = vec![false; split.len()];
+    for dest in dests.iter_mut().filter(|d| d.is_object()) {
+        let (h, subset) = object::destination_key(&dest["destination"], ns, &ctx.domain);
+        let hit = split.iter().enumerate().position(|(i, (v, _))| !placed[i] && v.host == h && v.subset == subset);
+        dest["weight"] = json!(hit.map_or(0, |i| split[i].1));
+        if let Some(i) = hit {
+            placed[i] = true;
+        }
+    }
+    for ((v, w), _) in split.iter().zip(&placed).filter(|(_, placed)| !**placed) {
+        let destination = ctx.destination(v, &dests);
+        dests.push(json!({"destination": destination, "weight": w}));
+    }
+    http[index]["route"] = Value::Array(dests);
+    let after = named_shares(&http[index], ctx);
+    roles::record(vs, &object::route_key(&http[index], index), &before, &after)?;
+    object::set_http(vs, http.to_vec());
+    let state = after.iter().map(|(n, s)| format!("{n} {}%", object::percent(*s))).collect::<Vec<_>>().join(", ");
+    Ok(Summary { subject: object::route_label(&http[index], index), state })
+}
+
+/// `(version name, share %)` of each destination of a route.
+fn named_shares(route: &Value, ctx: &Context) -> Vec<(String, f64)> {
+    let dests = object::destinations(route);
+    dests.iter().map(|d| ctx.name_of(&d["destination"])).zip(object::shares(route)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::context::tests::{request, snapshot, split_vs, vs};
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn ctx(vs: &Value) -> Context {
+        Context::build(&snapshot(vs.clone(), &[("v1", 1), ("v2", 1)]), &request()).unwrap()
+    }
+
+    #[test]
+    fn weights_parse_and_bad_ones_are_named() {
+        assert_eq!(parse(&args(&["v1=90", "v2= 10"])).unwrap()[1], Weight { version: "v2".into(), weight: 10 });
+        let reason = |a: &str| match parse(&args(&[a])) {
+            Err(EditError::BadWeight { reason, .. }) => reason,
+            other => panic!("{a}: {other:?}"),
+        };
+        assert_eq!(reason("v1=-5"), "a weight cannot be negative");
+        assert_eq!(reason("v1=12.5"), "a weight must be a whole number");
+        assert_eq!(reason("v1=ten"), "the weight is not a number");
+        assert_eq!(reason("v1="), "the weight is missing");
+        assert_eq!(reason("v1"), "it is not VERSION=WEIGHT");
+        assert_eq!(reason("=5"), "it is not VERSION=WEIGHT");
+        let err = parse(&args(&["v1=-5"])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "weight \"v1=-5\": a weight cannot be negative; write VERSION=WEIGHT with a whole number from 0 to 100, e.g. v1=90 v2=10"
+        );
+    }
+
+    #[test]
+    fn normalizing_keeps_proportions_and_sums_to_100() {
+        assert_eq!(scale_to_100(&[1, 3]).unwrap(), vec![25, 75]);
+        assert_eq!(scale_to_100(&[1, 1, 1]).unwrap(), vec![34, 33, 33]);
+        assert_eq!(scale_to_100(&[9, 1]).unwrap(), vec![90, 10]);
+        assert_eq!(scale_to_100(&[2, 0]).unwrap(), vec![100, 0]);
+        assert_eq!(scale_to_100(&[u64::MAX, u64::MAX]).unwrap(), vec![50, 50]);
+        assert_eq!(scale_to_100(&[0, 0]), Err(EditError::ZeroTotal));
+    }
+
+    #[test]
+    fn set_weight_rewrites_only_the_weights_of_the_route() {
+        let mut obj = split_vs();
+        obj["spec"]["http"][0]["route"][0]["destination"]["port"] = json!({"number": 9080});
+        obj["spec"]["http"][0]["retries"] = json!({"attempts": 3});
+        let ctx = ctx(&obj);
+        let w = parse(&args(&["v1=90", "v2=10"])).unwrap();
+        let summary = set_weight(&mut obj, None, &w, false, &ctx).unwrap();
+        assert_eq!(summary.message(true), "route \"primary\" now v1 90%, v2 10%");
+        assert_eq!(
+            obj["spec"]["http"][0],
+            json!({"name": "primary", "retries": {"attempts": 3}, "route": [
+                {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}, "weight": 90},
+                {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10}]})
+        );
+    }
+
+    #[test]
+    fn a_new_version_copies_its_siblings_destination() {
+        let mut obj =
+            vs(json!([{"route": [{"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}]}]));
+        let ctx = ctx(&obj);
+        set_weight(&mut obj, None, &parse(&args(&["v2=25", "v1=75"])).unwrap(), false, &ctx).unwrap();
+        assert_eq!(
+            obj["spec"]["http"][0]["route"],
+            json!([{"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}, "weight": 75},
+                   {"destination": {"host": "reviews", "subset": "v2", "port": {"number": 9080}}, "weight": 25}])
+        );
+    }
+
+    #[test]
+    fn weights_must_sum_to_100_unless_normalized() {
+        let mut obj = split_vs();
+        let ctx = ctx(&obj);
+        let err = set_weight(&mut obj, None, &parse(&args(&["v1=100", "v2=10"])).unwrap(), false, &ctx).unwrap_err();
+        assert_eq!(err, EditError::WeightSum { sum: 110, weights: "v1=100 v2=10".into() });
+        assert!(err.to_string().contains("pass --normalize"), "{err}");
+        let summary = set_weight(&mut obj, None, &parse(&args(&["v1=3", "v2=1"])).unwrap(), true, &ctx).unwrap();
+        assert_eq!(summary.state, "v1 75%, v2 25%");
+    }
+
+    #[test]
+    fn unknown_and_repeated_versions_are_refused() {
+        let mut obj = split_vs();
+        let ctx = ctx(&obj);
+        let err = set_weight(&mut obj, None, &parse(&args(&["v1=50", "v3=50"])).unwrap(), false, &ctx).unwrap_err();
+        assert_eq!(err.to_string(), "reviews.prod has no version \"v3\"; known versions: v1, v2");
+        let twice = parse(&args(&["v1=50", "reviews/v1=50"])).unwrap();
+        assert_eq!(
+            set_weight(&mut obj, None, &twice, false, &ctx),
+            Err(EditError::DuplicateVersion { version: "v1".into() })
+        );
+    }
+
+    #[test]
+    fn switch_sends_everything_to_one_version_and_keeps_the_other_at_zero() {
+        let mut obj = split_vs();
+        let ctx = ctx(&obj);
+        let summary = switch(&mut obj, Some("primary"), "v2", &ctx).unwrap();
+        assert_eq!(summary.message(true), "route \"primary\" now v1 0%, v2 100%");
+        let weights: Vec<&Value> =
+            obj["spec"]["http"][0]["route"].as_array().unwrap().iter().map(|d| &d["weight"]).collect();
+        assert_eq!(weights, [&json!(0), &json!(100)]);
+    }
+
+    #[test]
+    fn host_level_versions_are_service_hosts_in_any_form() {
+        let mut obj = vs(json!([{"route": [
+            {"destination": {"host": "reviews.prod.svc.cluster.local"}, "weight": 100},
+            {"destination": {"host": "reviews.stage.svc.cluster.local"}, "weight": 0}]}]));
+        obj["spec"]["hosts"] = json!(["shop.example.com"]);
+        let snap = snapshot(obj.clone(), &[("v1", 1)]);
+        let req = crate::edit::context::Request { service: "shop.example.com", ..request() };
+        let ctx = Context::build(&snap, &req).unwrap();
+        let summary = set_weight(&mut obj, None, &parse(&args(&["reviews=100"])).unwrap(), false, &ctx).unwrap();
+        assert_eq!(summary.state, "reviews.prod 100%, reviews.stage 0%");
+        let summary = switch(&mut obj, None, "reviews.stage.svc.cluster.local", &ctx).unwrap();
+        assert_eq!(summary.state, "reviews.prod 0%, reviews.stage 100%");
+    }
+}
