@@ -3,9 +3,11 @@
 
 mod check;
 pub mod common;
+mod complete;
 mod edit;
 mod error;
 mod status;
+mod version;
 
 pub use error::CliError;
 
@@ -40,6 +42,13 @@ pub enum Command {
     Pin(edit::PinArgs),
     /// Restore a VirtualService's routes from before the last (or the Nth) vroute edit.
     Undo(edit::UndoArgs),
+    /// Print the plugin's version and the API server's.
+    Version(version::VersionArgs),
+    /// Print a shell completion script for kubectl-vroute (bash, zsh, fish, elvish, powershell).
+    Completion(complete::CompletionArgs),
+    /// kubectl's plugin completion protocol (called by the kubectl_complete-vroute script).
+    #[command(name = "__complete", hide = true)]
+    Complete(complete::CompleteArgs),
 }
 
 /// vroute-analysis: the Argo Rollouts `web` metric provider that judges a canary against its baseline.
@@ -57,6 +66,9 @@ pub async fn run(cli: PluginCli) -> Result<Exit, CliError> {
         Command::Mirror(args) => edit::mirror(&cli.kube, args).await,
         Command::Pin(args) => edit::pin(&cli.kube, args).await,
         Command::Undo(args) => edit::undo(&cli.kube, args).await,
+        Command::Version(args) => version::run(&cli.kube, args).await,
+        Command::Completion(args) => complete::completion(args),
+        Command::Complete(args) => complete::complete(args).await,
     }
 }
 

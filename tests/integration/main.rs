@@ -7,3 +7,4 @@ mod support;
 mod edit;
 mod foundation;
 mod status;
+mod ship;

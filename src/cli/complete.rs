@@ -1,0 +1,149 @@
+//! Shell completion. `completion bash|zsh|fish` prints a script for `kubectl-vroute` itself; the hidden
+//! `__complete` command answers kubectl's plugin completion protocol (kubectl >= 1.26 runs
+//! `kubectl_complete-vroute ARGS... PARTIAL`, which execs `kubectl-vroute __complete ...`): one candidate per
+//! line, then `:<directive>` as Cobra defines it. Service and Rollout names come from the cluster.
+
+use super::common::KubeArgs;
+use super::{CliError, PluginCli, print};
+use crate::cluster::resources::{ROLLOUTS, Res, SERVICES, list};
+use crate::exit::Exit;
+use clap::{Args, CommandFactory};
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct CompletionArgs {
+    /// The shell to print a completion script for.
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct CompleteArgs {
+    /// The words typed so far after `kubectl vroute`, the last one being the partial word.
+    #[arg(allow_hyphen_values = true, num_args = 0..)]
+    pub words: Vec<String>,
+}
+
+pub fn completion(args: CompletionArgs) -> Result<Exit, CliError> {
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut PluginCli::command(), "kubectl-vroute", &mut out);
+    print(&String::from_utf8_lossy(&out))?;
+    Ok(Exit::Ok)
+}
+
+/// Cobra's directives: 4 = do not fall back to file names; 0 = default (files are fine).
+const NO_FILES: u8 = 4;
+const FILES: u8 = 0;
+
+pub async fn complete(args: CompleteArgs) -> Result<Exit, CliError> {
+    let (candidates, directive) = candidates(&args.words).await;
+    let mut text: String = candidates.into_iter().map(|c| c + "\n").collect();
+    text.push_str(&format!(":{directive}\n"));
+    print(&text)?;
+    Ok(Exit::Ok)
+}
+
+async fn candidates(words: &[String]) -> (Vec<String>, u8) {
+    let (typed, partial) = match words.split_last() {
+        Some((last, rest)) => (rest, last.as_str()),
+        None => (&[][..], ""),
+    };
+    let root = PluginCli::command();
+    let mut kube = KubeArgs { request_timeout: Duration::from_secs(2), ..Default::default() };
+    let mut sub: Option<&clap::Command> = None;
+    let mut words = typed.iter();
+    while let Some(w) = words.next() {
+        match w.as_str() {
+            "-n" | "--namespace" => kube.namespace = words.next().cloned(),
+            "--context" => kube.context = words.next().cloned(),
+            "--kubeconfig" => kube.kubeconfig = words.next().map(Into::into),
+            w if w.starts_with('-') => {}
+            w if sub.is_none() => sub = root.find_subcommand(w),
+            _ => {}
+        }
+    }
+    let cmd = sub.unwrap_or(&root);
+    let prefixed = |items: Vec<String>| items.into_iter().filter(|c| c.starts_with(partial)).collect::<Vec<_>>();
+
+    if let Some(flag) = typed.last().filter(|w| w.starts_with('-')) {
+        let takes_value = find_arg(cmd, &root, flag).is_some_and(|a| a.get_action().takes_values());
+        if takes_value {
+            return match flag.as_str() {
+                "-n" | "--namespace" => (
+                    prefixed(names(&kube, Res { group: "", version: "v1", plural: "namespaces" }, false).await),
+                    NO_FILES,
+                ),
+                "--context" => (prefixed(contexts()), NO_FILES),
+                "--kubeconfig" | "-f" | "--filename" => (Vec::new(), FILES),
+                _ => {
+                    let values = find_arg(cmd, &root, flag)
+                        .map(|a| a.get_possible_values().iter().map(|v| v.get_name().to_string()).collect())
+                        .unwrap_or_default();
+                    (prefixed(values), NO_FILES)
+                }
+            };
+        }
+    }
+    if partial.starts_with('-') {
+        let flags = cmd.get_arguments().chain(root.get_arguments().filter(|a| a.is_global_set()));
+        let longs = flags.filter(|a| !a.is_hide_set()).filter_map(|a| a.get_long().map(|l| format!("--{l}")));
+        return (prefixed(longs.collect()), NO_FILES);
+    }
+    let Some(sub) = sub else {
+        let subs = root.get_subcommands().filter(|s| !s.is_hide_set()).map(|s| s.get_name().to_string());
+        return (prefixed(subs.collect()), NO_FILES);
+    };
+    let mut found = Vec::new();
+    let (services, rollouts) = match sub.get_name() {
+        "promote" | "abort" => (true, true),
+        "retry" | "pause" | "wait" => (false, true),
+        "status" | "set-weight" | "switch" | "mirror" | "pin" | "undo" | "analyze" => (true, false),
+        _ => (false, false),
+    };
+    if rollouts {
+        found.extend(names(&kube, ROLLOUTS, true).await);
+    }
+    if services {
+        found.extend(names(&kube, SERVICES, true).await);
+    }
+    found.sort();
+    found.dedup();
+    (prefixed(found), NO_FILES)
+}
+
+fn find_arg<'a>(cmd: &'a clap::Command, root: &'a clap::Command, flag: &str) -> Option<&'a clap::Arg> {
+    let matches = |a: &&clap::Arg| {
+        flag.strip_prefix("--").is_some_and(|l| a.get_long() == Some(l))
+            || flag
+                .strip_prefix('-')
+                .and_then(|s| s.chars().next())
+                .is_some_and(|c| flag.len() == 2 && a.get_short() == Some(c))
+    };
+    cmd.get_arguments().find(matches).or_else(|| root.get_arguments().find(matches))
+}
+
+#[derive(Clone, serde::Deserialize)]
+struct Named {
+    metadata: NameOnly,
+}
+
+#[derive(Clone, serde::Deserialize)]
+struct NameOnly {
+    name: String,
+}
+
+/// Object names, best effort: completion must never hang or print errors into the shell.
+async fn names(kube: &KubeArgs, res: Res, namespaced: bool) -> Vec<String> {
+    let lookup = async {
+        let cluster = kube.connect(false).await.ok()?;
+        let ns = namespaced.then_some(cluster.namespace.as_str());
+        list::<Named>(&cluster, res, ns).await.ok()
+    };
+    match tokio::time::timeout(Duration::from_secs(2), lookup).await {
+        Ok(Some(items)) => items.into_iter().map(|i| i.metadata.name).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn contexts() -> Vec<String> {
+    kube::config::Kubeconfig::read().map(|k| k.contexts.into_iter().map(|c| c.name).collect()).unwrap_or_default()
+}

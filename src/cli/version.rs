@@ -1,0 +1,52 @@
+//! `kubectl vroute version`: the plugin's version and the server's it talks to.
+
+use super::common::KubeArgs;
+use super::{CliError, print};
+use crate::cluster::Action;
+use crate::exit::Exit;
+use crate::render::{self, Format};
+use clap::Args;
+use serde::Serialize;
+
+#[derive(Args, Debug)]
+pub struct VersionArgs {
+    /// Print only the plugin's version (no cluster needed).
+    #[arg(long)]
+    pub client: bool,
+    /// Output format (json or yaml; table prints two lines).
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Versions {
+    client_version: &'static str,
+    server_version: Option<String>,
+}
+
+pub async fn run(kube: &KubeArgs, args: VersionArgs) -> Result<Exit, CliError> {
+    let server_version = if args.client {
+        None
+    } else {
+        let cluster = kube.connect(false).await?;
+        let info = cluster.client.apiserver_version().await.map_err(|e| {
+            Action { verb: "get", resource: "the server version (/version)", namespace: None }.error(&cluster.server, e)
+        })?;
+        Some(info.git_version)
+    };
+    let v = Versions { client_version: env!("CARGO_PKG_VERSION"), server_version };
+    let text = match args.output {
+        Format::Json => render::json(&v),
+        Format::Yaml => render::yaml(&v).map_err(CliError::Usage)?,
+        Format::Table | Format::Wide => {
+            let mut s = format!("Client Version: v{}\n", v.client_version);
+            if let Some(server) = &v.server_version {
+                s.push_str(&format!("Server Version: {server}\n"));
+            }
+            s
+        }
+    };
+    print(&text)?;
+    Ok(Exit::Ok)
+}

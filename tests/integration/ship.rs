@@ -1,0 +1,92 @@
+//! What a new user touches first: version, shell completion through kubectl, and the deploy manifests.
+
+use crate::support::{env, scenarios};
+use std::process::Command;
+
+#[tokio::test]
+async fn version_prints_the_plugin_and_the_server() {
+    let out = env().vroute().args(["version"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&format!("Client Version: v{}", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(text.contains("Server Version: v1.35."), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&env().vroute().args(["version", "-o", "json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(json["clientVersion"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn kubectl_completes_commands_flags_and_service_names_through_the_plugin() {
+    let env = env();
+    let ns = env.namespace("complete").await;
+    env.create_yaml(&ns, &scenarios::service_and_subsets("reviews", &["v1", "v2"])).await;
+    env.create_yaml(&ns, &scenarios::service_and_subsets("ratings", &["v1"])).await;
+    // kubectl >= 1.26 asks `kubectl_complete-vroute` (found on PATH) to complete `kubectl vroute ...`; the
+    // shell scripts kubectl generates ask kubectl through `kubectl __complete ...`.
+    let path = format!(
+        "{}:{}/krew:{}",
+        crate::support::plugin_dir().display(),
+        env!("CARGO_MANIFEST_DIR"),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let complete = |args: &[&str]| {
+        let out = env.kubectl().env("PATH", &path).args(["__complete", "vroute"]).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let subcommands = complete(&["st"]);
+    assert!(subcommands.lines().any(|l| l.starts_with("status")), "{subcommands}");
+    let flags = complete(&["status", "--prom"]);
+    assert!(flags.contains("--prometheus-url"), "{flags}");
+    let names = complete(&["status", "-n", &ns, "r"]);
+    assert!(names.contains("reviews") && names.contains("ratings"), "{names}");
+    assert!(names.trim_end().ends_with(":4"), "no file completion: {names}");
+}
+
+#[test]
+fn completion_scripts_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kubectl-vroute")).args(["completion", shell]).output().unwrap();
+        assert!(out.status.success() && out.stdout.len() > 500, "{shell}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-vroute")).args(["completion", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "unknown shell is a usage error");
+}
+
+#[tokio::test]
+async fn the_analysis_service_manifests_pass_server_side_validation() {
+    let env = env();
+    let rendered =
+        env.kubectl().args(["kustomize", concat!(env!("CARGO_MANIFEST_DIR"), "/plugin-manifest")]).output().unwrap();
+    assert!(rendered.status.success(), "{}", String::from_utf8_lossy(&rendered.stderr));
+    let yaml = String::from_utf8(rendered.stdout).unwrap();
+    for kind in [
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "ConfigMap",
+        "Namespace",
+    ] {
+        assert!(yaml.contains(&format!("kind: {kind}\n")), "{kind} missing");
+    }
+    // Server-side dry run: the API server validates every object against its schema and admission, stores
+    // nothing. Objects in a namespace can only be dry-run once it exists, so it is created for real first.
+    env.kubectl().args(["create", "namespace", "vroute-system"]).output().unwrap();
+    let mut apply = env
+        .kubectl()
+        .args(["apply", "--dry-run=server", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    apply.stdin.take().unwrap().write_all(yaml.as_bytes()).unwrap();
+    let out = apply.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let applied = String::from_utf8_lossy(&out.stdout);
+    assert!(applied.contains("deployment.apps/vroute-analysis created (server dry run)"), "{applied}");
+}
