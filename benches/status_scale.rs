@@ -66,7 +66,8 @@ async fn main() {
         populated = scale * NAMESPACES_PER_X;
         eprintln!("bench: {populated} namespaces populated in {:?}", started.elapsed());
         let (wall, rss) = measure(|| vroute(&["status", "-A", "-o", "json"]));
-        let (get_all, _) = measure(|| {
+        // kubectl takes seconds here; three runs are enough for a reference point.
+        let (get_all, _) = measure_n(3, || {
             let mut c = env.kubectl();
             c.args(["get", "virtualservices,destinationrules,services,pods", "-A", "-o", "json"]);
             c
@@ -168,9 +169,13 @@ enum Job {
 /// Runs the command [`RUNS`] times (after one warm-up) and returns the median wall time and the largest
 /// peak RSS (KiB) of the process, read from `wait4`'s resource usage.
 fn measure(make: impl Fn() -> Command) -> (Duration, i64) {
+    measure_n(RUNS, make)
+}
+
+fn measure_n(runs: usize, make: impl Fn() -> Command) -> (Duration, i64) {
     let mut times = Vec::new();
     let mut peak = 0;
-    for run in 0..=RUNS {
+    for run in 0..=runs {
         let started = Instant::now();
         let child =
             make().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");

@@ -16,6 +16,9 @@ pub(super) struct Index<'a> {
     pub services: HashMap<(&'a str, &'a str), &'a Service>,
     /// DestinationRules with their resolved hosts.
     pub drs: Vec<(String, &'a DestinationRule)>,
+    /// The same, by exact host, and the wildcard ones apart: lookups stay O(1) per host on big meshes.
+    drs_by_host: HashMap<String, Vec<&'a DestinationRule>>,
+    wildcard_drs: Vec<(String, &'a DestinationRule)>,
     pub pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
     /// `namespace/name` of every Rollout, to tell Rollout-owned pods from Deployment-owned ones.
     pub rollout_names: BTreeSet<String>,
@@ -41,7 +44,7 @@ impl<'a> Index<'a> {
             });
         }
         let services = snap.services.iter().map(|s| ((&*s.metadata.namespace, &*s.metadata.name), s)).collect();
-        let drs = snap
+        let drs: Vec<(String, &DestinationRule)> = snap
             .destination_rules
             .iter()
             .map(|dr| (host::resolve(&dr.spec.host, &dr.metadata.namespace, domain), dr))
@@ -57,7 +60,16 @@ impl<'a> Index<'a> {
                 Some(format!("{}/{}", r["metadata"]["namespace"].as_str()?, r["metadata"]["name"].as_str()?))
             })
             .collect();
-        Self { domain, vs_by_host, services, drs, pods_by_ns, rollout_names }
+        let mut drs_by_host: HashMap<String, Vec<&DestinationRule>> = HashMap::new();
+        let mut wildcard_drs = Vec::new();
+        for (h, dr) in &drs {
+            if h.starts_with('*') {
+                wildcard_drs.push((h.clone(), *dr));
+            } else {
+                drs_by_host.entry(h.clone()).or_default().push(*dr);
+            }
+        }
+        Self { domain, vs_by_host, services, drs, drs_by_host, wildcard_drs, pods_by_ns, rollout_names }
     }
 
     pub fn service(&self, host_name: &str) -> Option<&'a Service> {
@@ -67,8 +79,8 @@ impl<'a> Index<'a> {
 
     /// DestinationRules for a host: exact host first, then wildcards covering it.
     pub fn drs_for(&self, host_name: &str) -> Vec<&'a DestinationRule> {
-        let mut exact: Vec<_> = self.drs.iter().filter(|(h, _)| h == host_name).map(|(_, d)| *d).collect();
-        let wild = self.drs.iter().filter(|(h, _)| h != host_name && host::matches(h, host_name)).map(|(_, d)| *d);
+        let mut exact: Vec<_> = self.drs_by_host.get(host_name).cloned().unwrap_or_default();
+        let wild = self.wildcard_drs.iter().filter(|(h, _)| host::matches(h, host_name)).map(|(_, d)| *d);
         exact.extend(wild);
         exact
     }
@@ -162,9 +174,15 @@ fn select_hosts(idx: &Index, snap: &Snapshot, opts: &Options) -> Result<Vec<Stri
 
 /// Up to three known names close to what the user typed.
 fn suggestions(input: &str, idx: &Index, snap: &Snapshot) -> Vec<String> {
-    let wanted = input.split('.').next().unwrap_or(input);
     let mut candidates: BTreeSet<String> = snap.services.iter().map(|s| s.metadata.name.clone()).collect();
     candidates.extend(idx.vs_by_host.keys().map(|h| host::short(h, idx.domain)));
+    close_names(input, candidates)
+}
+
+/// Up to three of `candidates` close to `input` (a typo away, or containing it), closest first. Only the first
+/// DNS label of each is compared: `reviews.prod` is close to `reveiws`.
+pub fn close_names(input: &str, candidates: impl IntoIterator<Item = String>) -> Vec<String> {
+    let wanted = input.split('.').next().unwrap_or(input);
     let mut scored: Vec<(usize, String)> = candidates
         .into_iter()
         .map(|c| (edit_distance(wanted, c.split('.').next().unwrap_or(&c)), c))

@@ -32,8 +32,19 @@ pub(super) fn attach(rollouts: &[serde_json::Value], virtual_services: &[Virtual
     }
     let vs_by_key: BTreeMap<String, &VirtualService> =
         virtual_services.iter().map(|vs| (format!("{}/{}", vs.metadata.namespace, vs.metadata.name), vs)).collect();
+    // Which Rollouts claim each VirtualService, so each view only looks at its own (big meshes have thousands).
+    let mut claims: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, (_, own)) in owners.iter().enumerate() {
+        for vs in &own.virtual_services {
+            claims.entry(format!("{}/{}", vs.namespace, vs.name)).or_default().push(i);
+        }
+    }
     for view in &mut report.services {
-        for (ro, own) in &owners {
+        let mut mine: Vec<usize> =
+            view.virtual_services.iter().flat_map(|k| claims.get(k).into_iter().flatten().copied()).collect();
+        mine.sort_unstable();
+        mine.dedup();
+        for (ro, own) in mine.into_iter().map(|i| &owners[i]) {
             if mark_routes(view, own, &vs_by_key) {
                 let rollout = rollout_view(ro, own, view);
                 drift(&rollout, view);
