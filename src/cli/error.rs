@@ -5,6 +5,7 @@ use crate::cluster::write::WriteError;
 use crate::edit::EditError;
 use crate::exit::Exit;
 use crate::metrics::PromError;
+use crate::rollouts::ParseError;
 use crate::routes::ModelError;
 use thiserror::Error;
 
@@ -21,6 +22,12 @@ pub enum CliError {
     /// An edit refused as unsafe or impossible; the message says why and what to do instead.
     #[error(transparent)]
     Refused(EditError),
+    /// A Rollout the API server returned cannot be read (a field of the wrong type, say).
+    #[error("Rollout {name:?} cannot be read: {error}")]
+    BadRollout { name: String, error: ParseError },
+    /// `promote`/`abort` NAME is neither a Rollout nor a Service with a plain VirtualService canary.
+    #[error("{rollout} (and as a plain VirtualService canary: {service})")]
+    NotRolloutOrService { rollout: ClusterError, service: Box<CliError> },
     /// stdout was closed by its reader: not an error worth a message.
     #[error("stdout closed")]
     ClosedPipe,
@@ -32,7 +39,10 @@ impl CliError {
     pub fn exit(&self) -> Exit {
         match self {
             CliError::Usage(_) => Exit::Usage,
-            CliError::Cluster(_) | CliError::Model(_) => Exit::Cluster,
+            CliError::Cluster(_)
+            | CliError::Model(_)
+            | CliError::BadRollout { .. }
+            | CliError::NotRolloutOrService { .. } => Exit::Cluster,
             CliError::Prometheus(_) => Exit::Prometheus,
             CliError::Refused(_) => Exit::Refused,
             CliError::ClosedPipe => Exit::Ok,

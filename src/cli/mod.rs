@@ -6,6 +6,7 @@ pub mod common;
 mod complete;
 mod edit;
 mod error;
+mod rollout;
 mod status;
 mod version;
 
@@ -42,6 +43,19 @@ pub enum Command {
     Pin(edit::PinArgs),
     /// Restore a VirtualService's routes from before the last (or the Nth) vroute edit.
     Undo(edit::UndoArgs),
+    /// Promote Argo Rollouts to their next step (--full: to the end), exactly as `kubectl argo rollouts
+    /// promote`; or move a plain VirtualService canary's traffic up (--step) or all the way.
+    Promote(rollout::PromoteArgs),
+    /// Abort Argo Rollouts (back to the stable version), or send a plain VirtualService canary's traffic back to
+    /// its stable version in one write.
+    Abort(rollout::AbortArgs),
+    /// Retry aborted Argo Rollouts.
+    Retry(rollout::RolloutArgs),
+    /// Pause Argo Rollouts (spec.paused); `promote` resumes them.
+    Pause(rollout::RolloutArgs),
+    /// Watch an Argo Rollout until it is Healthy (or --for paused|degraded): exit 0 reached, 1 Degraded,
+    /// 2 timed out.
+    Wait(rollout::WaitArgs),
     /// Print the plugin's version and the API server's.
     Version(version::VersionArgs),
     /// Print a shell completion script for kubectl-vroute (bash, zsh, fish, elvish, powershell).
@@ -66,6 +80,11 @@ pub async fn run(cli: PluginCli) -> Result<Exit, CliError> {
         Command::Mirror(args) => edit::mirror(&cli.kube, args).await,
         Command::Pin(args) => edit::pin(&cli.kube, args).await,
         Command::Undo(args) => edit::undo(&cli.kube, args).await,
+        Command::Promote(args) => rollout::promote(&cli.kube, args).await,
+        Command::Abort(args) => rollout::abort(&cli.kube, args).await,
+        Command::Retry(args) => rollout::retry(&cli.kube, args).await,
+        Command::Pause(args) => rollout::pause(&cli.kube, args).await,
+        Command::Wait(args) => rollout::wait(&cli.kube, args).await,
         Command::Version(args) => version::run(&cli.kube, args).await,
         Command::Completion(args) => complete::completion(args),
         Command::Complete(args) => complete::complete(args).await,

@@ -4,6 +4,7 @@
 
 mod client;
 pub mod resources;
+pub mod rollouts;
 pub mod snapshot;
 pub mod write;
 
@@ -27,6 +28,16 @@ pub enum ClusterError {
     CrdMissing(String),
     #[error("{verb} {resource}{scope}: {message}")]
     Api { verb: String, resource: String, scope: String, code: u16, message: String },
+    #[error("Rollout \"{name}\" not found in namespace \"{namespace}\"{}", crate::routes::suggest(.suggestions))]
+    RolloutNotFound { name: String, namespace: String, suggestions: Vec<String> },
+    /// `resource` is `rollouts` or `rollouts/status`, as RBAC rules name them.
+    #[error(
+        "forbidden: cannot patch {resource} (API group argoproj.io) in namespace \"{namespace}\". Ask for a Role \
+         granting `patch` on `rollouts` and `rollouts/status` in API group argoproj.io, or a RoleBinding to the \
+         built-in `edit` ClusterRole, which includes both wherever Argo Rollouts is installed (its \
+         argo-rollouts-aggregate-to-edit role aggregates into it); see the README's RBAC section"
+    )]
+    RolloutPatchForbidden { resource: &'static str, namespace: String },
 }
 
 /// What a request was doing, for error messages.

@@ -20,7 +20,7 @@ const MAX_ATTEMPTS: u32 = 8;
 /// Full-jitter backoff between attempts: a random wait up to `BASE * 2^n`, capped, spreads concurrent writers.
 const BACKOFF_BASE: Duration = Duration::from_millis(20);
 const BACKOFF_CAP: Duration = Duration::from_millis(640);
-const FIELD_MANAGER: &str = "kubectl-vroute";
+pub(super) const FIELD_MANAGER: &str = "kubectl-vroute";
 
 /// `--dry-run`, as kubectl spells it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]

@@ -99,6 +99,22 @@ pub enum EditError {
     #[error("{vs} has no revision {revision} in its vroute history; available: {}", .available.join("; "))]
     UnknownRevision { vs: String, revision: u32, available: Vec<String> },
 
+    #[error(
+        "{route} of {vs} sends {split}, but its {what} not recorded (annotation vroute.kubectl.io/versions, \
+         written by set-weight, switch, promote and abort): pass {flags}"
+    )]
+    RolesUnknown { vs: String, route: String, split: String, what: &'static str, flags: &'static str },
+    #[error(
+        "{version} cannot be both the stable and the canary version of {route}: name the other one with --stable \
+         or --to"
+    )]
+    SameVersion { version: String, route: String },
+    #[error(
+        "{route} of {vs} also sends {others}, which is neither its stable ({stable}) nor its canary ({canary}) \
+         version: promote only moves traffic between those two; set the whole split with `kubectl vroute set-weight`"
+    )]
+    OtherVersions { vs: String, route: String, others: String, stable: String, canary: String },
+
     #[error("{object}: {field} {reason}")]
     Malformed { object: String, field: String, reason: String },
 }

@@ -1,6 +1,7 @@
-//! Route edits (pure): `set-weight`, `switch`, `mirror`, `pin` and `undo` as transforms of a VirtualService
-//! (and, for `pin`, its DestinationRule) exactly as read from the API server, so every field vroute does not
-//! model (other routes, unknown keys, labels, annotations) comes back unchanged.
+//! Route edits (pure): `set-weight`, `switch`, `mirror`, `pin`, `undo`, and `promote`/`abort` of a plain
+//! VirtualService canary, as transforms of a VirtualService (and, for `pin`, its DestinationRule) exactly as
+//! read from the API server, so every field vroute does not model (other routes, unknown keys, labels,
+//! annotations) comes back unchanged.
 //!
 //! An edit is an [`Edit`] (what the user asked) applied to an object and a [`Context`] (what the read model
 //! knows: versions, ready pods, Rollout ownership). It returns the new object, or nothing when there is
@@ -11,6 +12,7 @@
 //! ready pods or an undefined subset, no change to what an Argo Rollout manages) and recorded in the undo
 //! history (see [`history`]).
 
+pub mod canary;
 pub mod context;
 pub mod diff;
 mod error;
@@ -49,6 +51,10 @@ pub enum Intent {
     Pin { from: Option<String> },
     /// Restore the routes from before a revision (the latest when `None`).
     Undo { revision: Option<u32> },
+    /// A plain canary (no Rollout): `step` more percentage points to the canary, or all traffic when `None`.
+    Promote { route: Option<String>, roles: canary::RoleFlags, step: Option<u64> },
+    /// A plain canary: all traffic back to the stable version.
+    Abort { route: Option<String>, roles: canary::RoleFlags },
 }
 
 /// The result of applying an edit to one object.
@@ -91,6 +97,8 @@ pub fn apply(edit: &Edit, vs: &Value, ctx: &Context) -> Result<Outcome, EditErro
         Intent::Mirror { route, to } => mirror::mirror(&mut new, route.as_deref(), to.as_ref(), ctx)?,
         Intent::Pin { from } => pin::pin(&mut new, from.as_deref(), ctx)?,
         Intent::Undo { revision } => history::undo(&mut new, *revision, ctx)?,
+        Intent::Promote { route, roles, step } => canary::promote(&mut new, route.as_deref(), roles, *step, ctx)?,
+        Intent::Abort { route, roles } => canary::abort(&mut new, route.as_deref(), roles, ctx)?,
     };
     let after = object::http(&new)?;
     if after == before {
@@ -123,12 +131,24 @@ impl Edit {
             }
             Intent::Undo { revision: None } => "undo".to_string(),
             Intent::Undo { revision: Some(n) } => format!("undo --to-revision {n}"),
+            Intent::Promote { route: r, roles, step } => {
+                let step = step.map(|s| format!(" --step {s}")).unwrap_or_default();
+                format!("promote{}{step}{}", role_flags(roles), route(r))
+            }
+            Intent::Abort { route: r, roles } => format!("abort{}{}", role_flags(roles), route(r)),
         };
         if self.force {
             text.push_str(" --force");
         }
         text
     }
+}
+
+/// ` --stable v1 --to v2`, as given.
+fn role_flags(roles: &canary::RoleFlags) -> String {
+    let stable = roles.stable.as_ref().map(|v| format!(" --stable {v}")).unwrap_or_default();
+    let canary = roles.canary.as_ref().map(|v| format!(" --to {v}")).unwrap_or_default();
+    stable + &canary
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Which version of a route is the stable one and which the canary, recorded by `set-weight` and `switch` so
+//! Which version of a route is the stable one and which the canary, recorded by `set-weight`, `switch`, `promote` and `abort` so
 //! that promote/abort on a plain VirtualService (no Rollout) know where "forward" and "back" are.
 //!
 //! Annotation `vroute.kubectl.io/versions` on the VirtualService: a JSON object keyed by route (its name, or

@@ -12,7 +12,7 @@ mod render_match;
 mod rollout;
 pub mod traffic;
 
-pub use build::{build, needed_namespaces};
+pub use build::{build, close_names, needed_namespaces};
 pub use model::*;
 
 use objects::{DestinationRule, Pod, Service, VirtualService};
@@ -56,6 +56,7 @@ pub enum ModelError {
     UnknownService { input: String, host: String, suggestions: Vec<String> },
 }
 
-fn suggest(names: &[String]) -> String {
+/// `; did you mean: a, b?`, or nothing without names.
+pub(crate) fn suggest(names: &[String]) -> String {
     if names.is_empty() { String::new() } else { format!("; did you mean: {}?", names.join(", ")) }
 }

@@ -6,5 +6,6 @@ mod support;
 
 mod edit;
 mod foundation;
+mod promote;
 mod status;
 mod ship;

@@ -132,3 +132,58 @@ async fn the_analysis_templates_and_example_rollout_are_accepted_by_the_real_crd
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// krew's manifest rules (krew's own validator is not on the Go module proxy, so they are checked here): the
+/// name matches the file, the version is semver with a `v`, platforms do not overlap, each sha256 is lowercase
+/// hex and matches its archive, and the archive holds `bin` and every `files.from`.
+fn check_krew_manifest(path: &std::path::Path, archives: Option<&std::path::Path>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let m: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(m["apiVersion"], "krew.googlecontainertools.github.com/v1alpha2");
+    assert_eq!(m["kind"], "Plugin");
+    assert_eq!(m["metadata"]["name"].as_str(), path.file_stem().and_then(|s| s.to_str()), "name matches the file");
+    let version = m["spec"]["version"].as_str().unwrap();
+    let semver = version.strip_prefix('v').map(|v| v.split('.').all(|p| p.parse::<u64>().is_ok()) && v.split('.').count() == 3);
+    assert_eq!(semver, Some(true), "version {version} is vMAJOR.MINOR.PATCH");
+    assert_eq!(version, format!("v{}", env!("CARGO_PKG_VERSION")));
+    for field in ["homepage", "shortDescription", "description", "caveats"] {
+        assert!(m["spec"][field].as_str().is_some_and(|s| !s.trim().is_empty()), "{field}");
+    }
+    let platforms = m["spec"]["platforms"].as_array().unwrap();
+    assert!(!platforms.is_empty());
+    let mut selectors = std::collections::BTreeSet::new();
+    for p in platforms {
+        let labels = &p["selector"]["matchLabels"];
+        assert!(selectors.insert((labels["os"].to_string(), labels["arch"].to_string())), "overlapping selector {labels}");
+        let sha = p["sha256"].as_str().unwrap();
+        assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)), "sha256 {sha}");
+        let uri = p["uri"].as_str().unwrap();
+        assert!(uri.starts_with("https://") && uri.ends_with(".tar.gz") && uri.contains(version), "{uri}");
+        assert_eq!(p["bin"], "kubectl-vroute");
+        if let Some(dir) = archives {
+            let archive = dir.join(uri.rsplit('/').next().unwrap());
+            let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
+            assert_eq!(String::from_utf8_lossy(&sum.stdout).split_whitespace().next(), Some(sha), "sha256 of {archive:?}");
+            let listing = String::from_utf8(Command::new("tar").arg("tzf").arg(&archive).output().unwrap().stdout).unwrap();
+            let mut wanted: Vec<&str> = p["files"].as_array().unwrap().iter().map(|f| f["from"].as_str().unwrap()).collect();
+            wanted.push("kubectl-vroute");
+            for file in wanted {
+                assert!(listing.lines().any(|l| l == file), "{file} missing from {archive:?}: {listing}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_release_script_packages_the_plugin_and_renders_a_valid_krew_manifest() {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/krew/release.sh"))
+        .args(["--binary", env!("CARGO_BIN_EXE_kubectl-vroute"), "--out"])
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    check_krew_manifest(&out.path().join("vroute.yaml"), Some(out.path()));
+    // The committed manifest follows the same rules (its archives are the release's).
+    check_krew_manifest(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/krew/vroute.yaml")), None);
+}

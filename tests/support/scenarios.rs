@@ -204,3 +204,66 @@ impl TestEnv {
         }
     }
 }
+
+/// A Rollout `name` (labelled `app: <name>`) with this strategy block (`{"canary": {...}}` or
+/// `{"blueGreen": {...}}`) and nothing around it: promote, abort, retry, pause and wait read only the Rollout.
+/// `paused` sets `spec.paused`, as `kubectl argo rollouts pause` does.
+pub fn rollout(name: &str, strategy: serde_json::Value, paused: bool) -> serde_json::Value {
+    let mut rollout = json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                         "spec": {"containers": [{"name": name, "image": format!("example/{name}:v2")}]}},
+            "strategy": strategy
+        }
+    });
+    if paused {
+        rollout["spec"]["paused"] = json!(true);
+    }
+    rollout
+}
+
+impl TestEnv {
+    /// Creates `rollout` and writes `status` through the status subresource, as the controller would, with
+    /// `observedGeneration` set to the generation just created (unless `status` sets it). Returns the Rollout
+    /// as stored.
+    pub async fn seed_rollout(
+        &self,
+        ns: &str,
+        rollout: serde_json::Value,
+        status: serde_json::Value,
+    ) -> serde_json::Value {
+        let client = self.client().await;
+        let (api, obj) = super::dynamic_api(&client, ns, rollout).await;
+        let created = api.create(&PostParams::default(), &obj).await.expect("create rollout");
+        let mut status = status;
+        if status.get("observedGeneration").is_none() {
+            status["observedGeneration"] = json!(created.metadata.generation.unwrap_or(1).to_string());
+        }
+        let name = created.metadata.name.clone().unwrap_or_default();
+        let stored = api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&json!({"status": status})))
+            .await
+            .expect("rollout status");
+        serde_json::to_value(stored).unwrap()
+    }
+
+    /// Rollout `name` as stored now.
+    pub async fn get_rollout(&self, ns: &str, name: &str) -> serde_json::Value {
+        let client = self.client().await;
+        let (api, _) = super::dynamic_api(&client, ns, rollout(name, json!({}), false)).await;
+        serde_json::to_value(api.get(name).await.expect("get rollout")).unwrap()
+    }
+
+    /// Writes `status` (a JSON merge patch of `.status`) through the status subresource, as the controller would.
+    pub async fn patch_rollout_status(&self, ns: &str, name: &str, status: serde_json::Value) {
+        let client = self.client().await;
+        let (api, _) = super::dynamic_api(&client, ns, rollout(name, json!({}), false)).await;
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({"status": status})))
+            .await
+            .expect("rollout status");
+    }
+}

@@ -1,8 +1,8 @@
 //! `set-weight`, `switch`, `mirror`, `pin` and `undo`: flags turned into an [`Edit`](crate::edit::Edit); the
 //! reading and writing is in [`run`], the printing in [`output`].
 
-mod output;
-mod run;
+pub(super) mod output;
+pub(super) mod run;
 
 use super::CliError;
 use super::common::KubeArgs;

@@ -95,7 +95,7 @@ pub fn print(reports: &[Report], flags: &EditFlags) -> Result<(), CliError> {
 
 /// The object as `kubectl get -o json` shows it: without `metadata.managedFields`, which only the API server
 /// reads.
-fn without_managed_fields(obj: &Value) -> Value {
+pub(in crate::cli) fn without_managed_fields(obj: &Value) -> Value {
     let mut obj = obj.clone();
     if let Some(meta) = obj["metadata"].as_object_mut() {
         meta.remove("managedFields");

@@ -84,7 +84,12 @@ async fn pin_one(cluster: &Cluster, req: &Request<'_>, edit: &Edit, dry_run: Dry
     }
 }
 
-fn request<'a>(cluster: &'a Cluster, service: &'a str, flags: &'a EditFlags, label: &'a str) -> Request<'a> {
+pub(in crate::cli) fn request<'a>(
+    cluster: &'a Cluster,
+    service: &'a str,
+    flags: &'a EditFlags,
+    label: &'a str,
+) -> Request<'a> {
     Request {
         service,
         namespace: &cluster.namespace,
@@ -98,7 +103,7 @@ fn request<'a>(cluster: &'a Cluster, service: &'a str, flags: &'a EditFlags, lab
 /// Reads the model as seen from the VirtualService's namespace: Rollouts are listed per namespace, and the one
 /// that owns its routes lives there, whatever namespace the user works in (`-n` only says how to read short
 /// names).
-async fn read(cluster: &Cluster, req: &Request<'_>) -> Result<(Snapshot, Context), CliError> {
+pub(in crate::cli) async fn read(cluster: &Cluster, req: &Request<'_>) -> Result<(Snapshot, Context), CliError> {
     let snap = snapshot::fetch(cluster, false, &req.options()).await?;
     let ctx = Context::build(&snap, req)?;
     if ctx.virtual_service.namespace == cluster.namespace {
@@ -117,7 +122,7 @@ fn extended(snap: &Snapshot, dr: Option<&Written<String>>) -> Result<Snapshot, C
     })
 }
 
-async fn write_routes(
+pub(in crate::cli) async fn write_routes(
     cluster: &Cluster,
     snap: &Snapshot,
     req: &Request<'_>,

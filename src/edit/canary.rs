@@ -1,0 +1,327 @@
+//! `promote` and `abort` for a plain VirtualService canary, one that no Argo Rollout manages: move one route's
+//! traffic from the stable version to the canary a step at a time (or all at once), or send all of it back to
+//! the stable version.
+//!
+//! Which version is which comes from the command's flags (`--stable`, `--to`), else from what earlier edits
+//! recorded in the `vroute.kubectl.io/versions` annotation (see [`roles`]); with neither, the edit is refused
+//! with an error naming the flags to pass: a guess would move traffic the wrong way. The new split is written by
+//! `set-weight`'s code, so route selection and every safety rule are the same, and the roles used are recorded
+//! so that the next `promote` or `abort` needs no flags.
+
+use super::roles::{self, Roles};
+use super::weights::{self, Weight};
+use super::{Context, EditError, Summary, guard, object};
+use serde_json::Value;
+
+/// The versions named on the command line; `None` falls back to the recorded roles.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoleFlags {
+    /// `--stable`.
+    pub stable: Option<String>,
+    /// `--to` (alias `--canary`).
+    pub canary: Option<String>,
+}
+
+/// `promote SERVICE [--step N]`: the canary's share of the route grows by `step` percentage points (at most
+/// 100), or to 100 without a step; the stable version gets the rest. Refused when the route also sends traffic
+/// to a third version: that is not a two-version canary, and only `set-weight` can say what the split becomes.
+pub fn promote(
+    vs: &mut Value,
+    route: Option<&str>,
+    flags: &RoleFlags,
+    step: Option<u64>,
+    ctx: &Context,
+) -> Result<Summary, EditError> {
+    let target = Route::read(vs, route, ctx)?;
+    let (stable, canary) = (target.stable(flags), target.canary(flags));
+    let (Some(stable), Some(canary)) = (&stable, &canary) else {
+        return Err(target.unknown(stable.is_none(), canary.is_none(), ctx));
+    };
+    let stable = ctx.version(stable)?.name.clone();
+    let canary = ctx.version(canary)?.name.clone();
+    if stable == canary {
+        return Err(EditError::SameVersion { version: stable, route: target.label });
+    }
+    let others: Vec<String> = target
+        .shares
+        .iter()
+        .filter(|(name, share)| *share > 0.0 && *name != stable && *name != canary)
+        .map(|(name, share)| format!("{name} {}%", object::percent(*share)))
+        .collect();
+    if !others.is_empty() {
+        return Err(EditError::OtherVersions {
+            vs: ctx.vs_label(),
+            route: target.label,
+            others: others.join(", "),
+            stable,
+            canary,
+        });
+    }
+    let current = target.share(&canary).round() as u64;
+    let to = step.map_or(100, |step| current.saturating_add(step).min(100));
+    let split = [Weight { version: stable.clone(), weight: 100 - to }, Weight { version: canary.clone(), weight: to }];
+    let before = object::http(vs)?;
+    let mut summary = weights::set_weight(vs, Some(&target.key), &split, false, ctx)?;
+    if object::http(vs)? == before {
+        summary.state.push_str(&format!(" (nothing to promote: the canary {canary} already has all the traffic)"));
+    }
+    remember(vs, &target.key, Roles { stable, canary: Some(canary) })?;
+    Ok(summary)
+}
+
+/// `abort SERVICE`: all of the route's traffic to the stable version, in one write (every other destination
+/// stays in the route with weight 0, so a later `promote` finds the canary again). The canary is not checked:
+/// aborting must work even when the canary's subset is already gone.
+pub fn abort(vs: &mut Value, route: Option<&str>, flags: &RoleFlags, ctx: &Context) -> Result<Summary, EditError> {
+    let target = Route::read(vs, route, ctx)?;
+    let Some(stable) = target.stable(flags) else { return Err(target.unknown(true, false, ctx)) };
+    let stable = ctx.version(&stable)?.name.clone();
+    let canary = target.canary(flags);
+    let before = object::http(vs)?;
+    let mut summary = weights::switch(vs, Some(&target.key), &stable, ctx)?;
+    if object::http(vs)? == before {
+        summary
+            .state
+            .push_str(&format!(" (nothing to abort: the stable version {stable} already has all the traffic)"));
+    }
+    remember(vs, &target.key, Roles { stable, canary })?;
+    Ok(summary)
+}
+
+/// The route an edit applies to, with its recorded roles and current split.
+struct Route {
+    /// How `--route` and the annotation name it: its name, or `#index`.
+    key: String,
+    /// `route "primary"`, for messages.
+    label: String,
+    recorded: Option<Roles>,
+    /// `(version, share %)` of each destination, versions named as `status` names them.
+    shares: Vec<(String, f64)>,
+}
+
+impl Route {
+    fn read(vs: &Value, route: Option<&str>, ctx: &Context) -> Result<Route, EditError> {
+        let http = object::http(vs)?;
+        let index = guard::editable_route(&http, route, ctx)?;
+        let chosen = &http[index];
+        let key = object::route_key(chosen, index);
+        let names = object::destinations(chosen).iter().map(|d| ctx.name_of(&d["destination"]));
+        Ok(Route {
+            recorded: roles::read(vs)?.remove(&key),
+            label: object::route_label(chosen, index),
+            shares: names.zip(object::shares(chosen)).collect(),
+            key,
+        })
+    }
+
+    fn share(&self, version: &str) -> f64 {
+        self.shares.iter().filter(|(name, _)| name == version).map(|(_, share)| share).sum()
+    }
+
+    /// `--stable`, else the recorded stable version.
+    fn stable(&self, flags: &RoleFlags) -> Option<String> {
+        let recorded = self.recorded.as_ref().map(|r| r.stable.clone()).filter(|s| !s.is_empty());
+        flags.stable.clone().or(recorded)
+    }
+
+    /// `--to`, else the recorded canary.
+    fn canary(&self, flags: &RoleFlags) -> Option<String> {
+        flags.canary.clone().or_else(|| self.recorded.as_ref().and_then(|r| r.canary.clone()))
+    }
+
+    /// The refusal when a role is neither given nor recorded, naming the flags that would give it.
+    fn unknown(&self, no_stable: bool, no_canary: bool, ctx: &Context) -> EditError {
+        let (what, flags) = match (no_stable, no_canary) {
+            (true, true) => ("stable and canary versions are", "--stable VERSION --to VERSION"),
+            (true, false) => ("stable version is", "--stable VERSION"),
+            _ => ("canary version is", "--to VERSION"),
+        };
+        let split = self.shares.iter().map(|(n, s)| format!("{n} {}%", object::percent(*s)));
+        EditError::RolesUnknown {
+            vs: ctx.vs_label(),
+            route: self.label.clone(),
+            split: split.collect::<Vec<_>>().join(", "),
+            what,
+            flags,
+        }
+    }
+}
+
+/// Records the roles the edit used (overriding what `set-weight`'s code inferred from the shares), so the next
+/// `promote` or `abort` needs no flags.
+fn remember(vs: &mut Value, key: &str, used: Roles) -> Result<(), EditError> {
+    let mut all = roles::read(vs)?;
+    all.insert(key.to_string(), used);
+    object::set_annotation(vs, roles::ANNOTATION, Some(serde_json::to_string(&all).expect("roles serialize")));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::context::tests::{request, snapshot, split_vs, vs};
+    use crate::edit::{Edit, Intent, apply, history};
+    use serde_json::json;
+
+    fn ctx(obj: &Value) -> Context {
+        Context::build(&snapshot(obj.clone(), &[("v1", 1), ("v2", 1)]), &request()).unwrap()
+    }
+
+    /// [`split_vs`] (v1 100%, v2 0%) with v2 recorded as the canary of v1.
+    fn recorded() -> Value {
+        let mut obj = split_vs();
+        object::set_annotation(
+            &mut obj,
+            roles::ANNOTATION,
+            Some(r#"{"primary":{"stable":"v1","canary":"v2"}}"#.into()),
+        );
+        obj
+    }
+
+    fn promote_edit(stable: Option<&str>, canary: Option<&str>, step: Option<u64>) -> Edit {
+        let roles = RoleFlags { stable: stable.map(str::to_string), canary: canary.map(str::to_string) };
+        Edit { intent: Intent::Promote { route: None, roles, step }, force: false }
+    }
+
+    fn weights(obj: &Value) -> Vec<i64> {
+        let route = obj["spec"]["http"][0]["route"].as_array().unwrap();
+        route.iter().map(|d| d["weight"].as_i64().unwrap()).collect()
+    }
+
+    #[test]
+    fn promote_steps_the_recorded_canary_up_then_to_all_traffic() {
+        let mut obj = recorded();
+        let ctx = ctx(&obj);
+        let mut messages = Vec::new();
+        for step in [Some(25), Some(25), None] {
+            let outcome = apply(&promote_edit(None, None, step), &obj, &ctx).unwrap();
+            messages.push(outcome.message);
+            obj = outcome.object.unwrap();
+        }
+        assert_eq!(
+            messages,
+            [
+                "route \"primary\" now v1 75%, v2 25%",
+                "route \"primary\" now v1 50%, v2 50%",
+                "route \"primary\" now v1 0%, v2 100%"
+            ]
+        );
+        let commands: Vec<String> = history::read(&obj).unwrap().into_iter().map(|r| r.command).collect();
+        assert_eq!(commands, ["promote --step 25", "promote --step 25", "promote"]);
+        assert_eq!(
+            roles::read(&obj).unwrap()["primary"],
+            Roles { stable: "v1".into(), canary: Some("v2".into()) },
+            "promoting to 100% does not swap the roles"
+        );
+        let again = apply(&promote_edit(None, None, Some(10)), &obj, &ctx).unwrap();
+        assert_eq!(again.object, None);
+        assert_eq!(
+            again.message,
+            "route \"primary\" unchanged: v1 0%, v2 100% (nothing to promote: the canary v2 already has all the traffic)"
+        );
+    }
+
+    #[test]
+    fn a_step_past_100_stops_at_100() {
+        let mut obj = recorded();
+        let ctx = ctx(&obj);
+        promote(&mut obj, None, &RoleFlags::default(), Some(90), &ctx).unwrap();
+        promote(&mut obj, None, &RoleFlags::default(), Some(90), &ctx).unwrap();
+        assert_eq!(weights(&obj), [0, 100]);
+    }
+
+    #[test]
+    fn without_flags_or_recorded_roles_promote_and_abort_say_what_to_pass() {
+        let obj = split_vs();
+        let ctx = ctx(&obj);
+        let err = apply(&promote_edit(None, None, None), &obj, &ctx).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "route \"primary\" of VirtualService prod/reviews sends v1 100%, v2 0%, but its stable and canary \
+             versions are not recorded (annotation vroute.kubectl.io/versions, written by set-weight, switch, \
+             promote and abort): pass --stable VERSION --to VERSION"
+        );
+        let only_stable = apply(&promote_edit(Some("v1"), None, None), &obj, &ctx).unwrap_err();
+        assert!(only_stable.to_string().ends_with("its canary version is not recorded (annotation vroute.kubectl.io/versions, written by set-weight, switch, promote and abort): pass --to VERSION"), "{only_stable}");
+        let abort = Edit { intent: Intent::Abort { route: None, roles: RoleFlags::default() }, force: false };
+        let err = apply(&abort, &obj, &ctx).unwrap_err();
+        assert!(err.to_string().ends_with("pass --stable VERSION"), "{err}");
+    }
+
+    #[test]
+    fn flags_pick_the_versions_and_are_recorded_for_the_next_promote() {
+        let obj = split_vs();
+        let ctx = ctx(&obj);
+        let first = apply(&promote_edit(Some("v1"), Some("v2"), Some(10)), &obj, &ctx).unwrap().object.unwrap();
+        assert_eq!(weights(&first), [90, 10]);
+        assert_eq!(history::read(&first).unwrap()[0].command, "promote --stable v1 --to v2 --step 10");
+        let second = apply(&promote_edit(None, None, Some(10)), &first, &ctx).unwrap().object.unwrap();
+        assert_eq!(weights(&second), [80, 20]);
+        // A flag overrides the recorded role, and the new pair is recorded.
+        let mut swapped = second.clone();
+        promote(&mut swapped, None, &RoleFlags { stable: Some("v2".into()), canary: Some("v1".into()) }, None, &ctx)
+            .unwrap();
+        assert_eq!(weights(&swapped), [100, 0]);
+        assert_eq!(roles::read(&swapped).unwrap()["primary"], Roles { stable: "v2".into(), canary: Some("v1".into()) });
+    }
+
+    #[test]
+    fn the_same_version_as_stable_and_canary_is_refused() {
+        let mut obj = recorded();
+        let ctx = ctx(&obj);
+        let err =
+            promote(&mut obj, None, &RoleFlags { stable: Some("v2".into()), canary: None }, None, &ctx).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "v2 cannot be both the stable and the canary version of route \"primary\": name the other one with \
+             --stable or --to"
+        );
+    }
+
+    #[test]
+    fn traffic_to_a_third_version_is_left_to_set_weight() {
+        let mut obj = vs(json!([{"name": "primary", "route": [
+            {"destination": {"host": "reviews", "subset": "v1"}, "weight": 80},
+            {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10},
+            {"destination": {"host": "reviews", "subset": "v3"}, "weight": 10}]}]));
+        let ctx = ctx(&obj);
+        let flags = RoleFlags { stable: Some("v1".into()), canary: Some("v2".into()) };
+        let err = promote(&mut obj, None, &flags, Some(10), &ctx).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "route \"primary\" of VirtualService prod/reviews also sends v3 10%, which is neither its stable \
+             (v1) nor its canary (v2) version: promote only moves traffic between those two; set the whole split \
+             with `kubectl vroute set-weight`"
+        );
+    }
+
+    #[test]
+    fn abort_sends_everything_back_to_the_stable_version_and_keeps_the_canary_recorded() {
+        let mut obj = recorded();
+        let ctx = ctx(&obj);
+        promote(&mut obj, None, &RoleFlags::default(), Some(40), &ctx).unwrap();
+        let abort = Edit { intent: Intent::Abort { route: None, roles: RoleFlags::default() }, force: false };
+        let outcome = apply(&abort, &obj, &ctx).unwrap();
+        assert_eq!(outcome.message, "route \"primary\" now v1 100%, v2 0%");
+        let aborted = outcome.object.unwrap();
+        assert_eq!(history::read(&aborted).unwrap().last().unwrap().command, "abort");
+        assert_eq!(roles::read(&aborted).unwrap()["primary"], Roles { stable: "v1".into(), canary: Some("v2".into()) });
+        let again = apply(&abort, &aborted, &ctx).unwrap();
+        assert_eq!(
+            again.message,
+            "route \"primary\" unchanged: v1 100%, v2 0% (nothing to abort: the stable version v1 already has all \
+             the traffic)"
+        );
+    }
+
+    #[test]
+    fn abort_with_a_stable_flag_needs_no_record() {
+        let mut obj = vs(json!([{"name": "primary", "route": [
+            {"destination": {"host": "reviews", "subset": "v1"}, "weight": 70},
+            {"destination": {"host": "reviews", "subset": "v2"}, "weight": 30}]}]));
+        let ctx = ctx(&obj);
+        abort(&mut obj, None, &RoleFlags { stable: Some("v1".into()), canary: None }, &ctx).unwrap();
+        assert_eq!(weights(&obj), [100, 0]);
+        assert_eq!(roles::read(&obj).unwrap()["primary"], Roles { stable: "v1".into(), canary: None });
+    }
+}
