@@ -7,5 +7,5 @@ mod support;
 mod edit;
 mod foundation;
 mod promote;
-mod status;
 mod ship;
+mod status;

@@ -143,7 +143,8 @@ fn check_krew_manifest(path: &std::path::Path, archives: Option<&std::path::Path
     assert_eq!(m["kind"], "Plugin");
     assert_eq!(m["metadata"]["name"].as_str(), path.file_stem().and_then(|s| s.to_str()), "name matches the file");
     let version = m["spec"]["version"].as_str().unwrap();
-    let semver = version.strip_prefix('v').map(|v| v.split('.').all(|p| p.parse::<u64>().is_ok()) && v.split('.').count() == 3);
+    let semver =
+        version.strip_prefix('v').map(|v| v.split('.').all(|p| p.parse::<u64>().is_ok()) && v.split('.').count() == 3);
     assert_eq!(semver, Some(true), "version {version} is vMAJOR.MINOR.PATCH");
     assert_eq!(version, format!("v{}", env!("CARGO_PKG_VERSION")));
     for field in ["homepage", "shortDescription", "description", "caveats"] {
@@ -154,7 +155,10 @@ fn check_krew_manifest(path: &std::path::Path, archives: Option<&std::path::Path
     let mut selectors = std::collections::BTreeSet::new();
     for p in platforms {
         let labels = &p["selector"]["matchLabels"];
-        assert!(selectors.insert((labels["os"].to_string(), labels["arch"].to_string())), "overlapping selector {labels}");
+        assert!(
+            selectors.insert((labels["os"].to_string(), labels["arch"].to_string())),
+            "overlapping selector {labels}"
+        );
         let sha = p["sha256"].as_str().unwrap();
         assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)), "sha256 {sha}");
         let uri = p["uri"].as_str().unwrap();
@@ -163,9 +167,15 @@ fn check_krew_manifest(path: &std::path::Path, archives: Option<&std::path::Path
         if let Some(dir) = archives {
             let archive = dir.join(uri.rsplit('/').next().unwrap());
             let sum = Command::new("sha256sum").arg(&archive).output().unwrap();
-            assert_eq!(String::from_utf8_lossy(&sum.stdout).split_whitespace().next(), Some(sha), "sha256 of {archive:?}");
-            let listing = String::from_utf8(Command::new("tar").arg("tzf").arg(&archive).output().unwrap().stdout).unwrap();
-            let mut wanted: Vec<&str> = p["files"].as_array().unwrap().iter().map(|f| f["from"].as_str().unwrap()).collect();
+            assert_eq!(
+                String::from_utf8_lossy(&sum.stdout).split_whitespace().next(),
+                Some(sha),
+                "sha256 of {archive:?}"
+            );
+            let listing =
+                String::from_utf8(Command::new("tar").arg("tzf").arg(&archive).output().unwrap().stdout).unwrap();
+            let mut wanted: Vec<&str> =
+                p["files"].as_array().unwrap().iter().map(|f| f["from"].as_str().unwrap()).collect();
             wanted.push("kubectl-vroute");
             for file in wanted {
                 assert!(listing.lines().any(|l| l == file), "{file} missing from {archive:?}: {listing}");
