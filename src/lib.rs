@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod edit;
 pub mod exit;
+pub mod judge;
 pub mod metrics;
 pub mod render;
 pub mod rollouts;
