@@ -2,37 +2,13 @@
 //! (whose Istio CRD schemas validate every write): each safety rule with its message and exit code, dry runs,
 //! history, RBAC, and concurrent writers.
 
+use crate::support::cli::{fails, ok, stderr, vroute};
 use crate::support::{env, scenarios};
 use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::discovery::ApiResource;
 use serde_json::{Value, json};
 use std::process::Output;
 use std::time::{Duration, Instant};
-
-fn vroute(args: &[&str]) -> Output {
-    env().vroute().args(args).output().expect("run kubectl vroute")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "stdout: {}\nstderr: {}", stdout(out), stderr(out));
-    stdout(out)
-}
-
-/// Asserts the exit code and returns stderr.
-#[track_caller]
-fn fails(out: &Output, code: i32) -> String {
-    assert_eq!(out.status.code(), Some(code), "stdout: {}\nstderr: {}", stdout(out), stderr(out));
-    stderr(out)
-}
 
 fn istio(kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk("networking.istio.io", "v1", kind))

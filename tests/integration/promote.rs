@@ -5,6 +5,7 @@
 //! spec patch sent to `/status`, would be silently dropped by the API server. Then the plain VirtualService
 //! canary (no Rollout), and every documented error.
 
+use crate::support::cli::{fails, ok, stderr, stdout, vroute};
 use crate::support::{env, scenarios};
 use kube::api::{Api, DynamicObject, GroupVersionKind};
 use kube::discovery::ApiResource;
@@ -15,31 +16,6 @@ use std::time::{Duration, Instant};
 
 const STABLE: &str = scenarios::STABLE_HASH;
 const CANARY: &str = scenarios::CANARY_HASH;
-
-fn vroute(args: &[&str]) -> Output {
-    env().vroute().args(args).output().expect("run kubectl vroute")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "stdout: {}\nstderr: {}", stdout(out), stderr(out));
-    stdout(out)
-}
-
-/// Asserts the exit code and returns stderr.
-#[track_caller]
-fn fails(out: &Output, code: i32) -> String {
-    assert_eq!(out.status.code(), Some(code), "stdout: {}\nstderr: {}", stdout(out), stderr(out));
-    stderr(out)
-}
 
 /// Canary steps: setWeight 20, pause, analysis, setWeight 60, a timed pause.
 fn canary_steps() -> Value {
