@@ -4,6 +4,7 @@
 //! codes. Pure modules (`routes`, `edit`, `judge`, `rollouts`, `render`) never do I/O; I/O modules (`cluster`,
 //! `metrics`'s client, the analysis service) never decide.
 
+pub mod analysis;
 pub mod cli;
 pub mod cluster;
 pub mod edit;

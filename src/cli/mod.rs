@@ -1,6 +1,7 @@
 //! Command-line definitions and dispatch. Flags are parsed here and turned into library options; nothing
 //! below `cli` sees clap. Each command lives in its own file.
 
+mod analyze;
 mod check;
 pub mod common;
 mod complete;
@@ -10,6 +11,7 @@ mod rollout;
 mod status;
 mod version;
 
+pub use analyze::AnalysisCli;
 pub use error::CliError;
 
 use crate::exit::{EXIT_CODES_HELP, Exit};
@@ -56,6 +58,9 @@ pub enum Command {
     /// Watch an Argo Rollout until it is Healthy (or --for paused|degraded): exit 0 reached, 1 Degraded,
     /// 2 timed out.
     Wait(rollout::WaitArgs),
+    /// Judge a canary against its baseline from Istio's Prometheus metrics, as vroute-analysis does: exit 0
+    /// pass, 1 fail, 3 inconclusive.
+    Analyze(analyze::AnalyzeArgs),
     /// Print the plugin's version and the API server's.
     Version(version::VersionArgs),
     /// Print a shell completion script for kubectl-vroute (bash, zsh, fish, elvish, powershell).
@@ -64,11 +69,6 @@ pub enum Command {
     #[command(name = "__complete", hide = true)]
     Complete(complete::CompleteArgs),
 }
-
-/// vroute-analysis: the Argo Rollouts `web` metric provider that judges a canary against its baseline.
-#[derive(Debug, Parser)]
-#[command(name = "vroute-analysis", version, about, long_about = None)]
-pub struct AnalysisCli {}
 
 /// Runs a parsed command line.
 pub async fn run(cli: PluginCli) -> Result<Exit, CliError> {
@@ -85,6 +85,7 @@ pub async fn run(cli: PluginCli) -> Result<Exit, CliError> {
         Command::Retry(args) => rollout::retry(&cli.kube, args).await,
         Command::Pause(args) => rollout::pause(&cli.kube, args).await,
         Command::Wait(args) => rollout::wait(&cli.kube, args).await,
+        Command::Analyze(args) => analyze::run(&cli.kube, args).await,
         Command::Version(args) => version::run(&cli.kube, args).await,
         Command::Completion(args) => complete::completion(args),
         Command::Complete(args) => complete::complete(args).await,

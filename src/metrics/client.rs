@@ -88,6 +88,35 @@ impl Prom {
             .map_err(|_| PromError::Timeout { url: self.url.clone(), timeout: self.timeout })?
     }
 
+    /// A range query evaluated at `start`, `start + step`, ... up to `end` (unix seconds; `step` in seconds).
+    pub async fn range(&self, query: &str, start: i64, end: i64, step: i64) -> Result<Data, PromError> {
+        let fut = async {
+            match &self.backend {
+                // Prometheus is told the same deadline, so it stops evaluating a query nobody waits for.
+                Backend::Direct(client) => client
+                    .query_range(query, start, end, step as f64)
+                    .timeout(self.timeout.as_millis().try_into().unwrap_or(i64::MAX))
+                    .get()
+                    .await
+                    .map(|r| r.into_inner().0)
+                    .map_err(|e| self.classify(e)),
+                Backend::ApiProxy { cluster, path } => {
+                    let params = [
+                        ("query", query.to_string()),
+                        ("start", start.to_string()),
+                        ("end", end.to_string()),
+                        ("step", step.to_string()),
+                        ("timeout", format!("{}ms", self.timeout.as_millis())),
+                    ];
+                    self.via_proxy(cluster, &format!("{path}/api/v1/query_range"), &params).await
+                }
+            }
+        };
+        tokio::time::timeout(self.timeout, fut)
+            .await
+            .map_err(|_| PromError::Timeout { url: self.url.clone(), timeout: self.timeout })?
+    }
+
     async fn via_proxy(&self, cluster: &Cluster, path: &str, params: &[(&str, String)]) -> Result<Data, PromError> {
         let query: String = params.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
         let request = http::Request::get(format!("{path}?{query}"))
@@ -107,10 +136,15 @@ impl Prom {
         let url = self.url.clone();
         match err {
             E::Prometheus(e) => PromError::Query { url, reason: e.to_string() },
+            // reqwest's own deadline (the same as ours) can fire first: still a timeout, not an outage.
+            E::Client(e) if e.inner().is_some_and(reqwest::Error::is_timeout) => {
+                PromError::Timeout { url, timeout: self.timeout }
+            }
             E::Client(e) => {
                 let reason = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"));
-                // A reachable server that returns non-JSON (a proxy's HTML page, say) is not Prometheus.
-                if reason.contains("decod") || reason.contains("expected") {
+                // A reachable server that returns non-JSON (a proxy's HTML page, say) is not Prometheus; the
+                // client says so as a decoding error, or as an invalid media type when it is not even labelled JSON.
+                if reason.contains("decod") || reason.contains("expected") || reason.contains("media type") {
                     PromError::Garbage { url, reason }
                 } else {
                     PromError::Unreachable { url, reason }

@@ -69,6 +69,12 @@ impl Selector {
         self
     }
 
+    /// Appends the matchers of `other`, after this selector's own.
+    pub fn merge(mut self, other: Selector) -> Self {
+        self.matchers.extend(other.matchers);
+        self
+    }
+
     pub fn render(&self, metric: &str) -> String {
         format!("{metric}{{{}}}", self.matchers.join(","))
     }

@@ -1,0 +1,93 @@
+//! One canary analysis, end to end: the window (from the request, or from the cluster for `rollout=NAME`), the
+//! counts from Prometheus, the judge, the document. The service and `kubectl vroute analyze` both run this.
+//!
+//! Round trips: one range query for both arms' requests and errors; plus, only when the Rollout says routing
+//! sends the canary traffic, one instant query for client-side 503 UH/NR, sent concurrently. A window with no
+//! whole step yet asks nothing: there is nothing to count, and the judge says so (`no-canary-traffic`).
+
+use super::document::{Analysis, QueryRecord, QueryTime};
+use super::error::AnalysisError;
+use super::request::{Period, Request};
+use super::rollout;
+use super::window::Window;
+use crate::cluster::Cluster;
+use crate::judge::{JudgeError, Observations, Reachability, judge};
+use crate::metrics::canary::single_value;
+use crate::metrics::{Prom, PromError};
+use jiff::Timestamp;
+use prometheus_http_query::response::Data;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Called after every Prometheus query with its duration and whether it succeeded (for the service's metrics).
+pub type QueryHook = Arc<dyn Fn(Duration, bool) + Send + Sync>;
+
+/// Where the data comes from.
+#[derive(Clone)]
+pub struct Sources {
+    pub prometheus: Prom,
+    /// The cluster, for `rollout=NAME`; `Err` says why there is none.
+    pub cluster: Result<Cluster, String>,
+    pub on_query: Option<QueryHook>,
+}
+
+pub async fn analyze(request: &Request, sources: &Sources, now: Timestamp) -> Result<Analysis, AnalysisError> {
+    let window = window(request, sources, now).await?;
+    let canary = request.canary();
+    let mut observations = Observations::default();
+    let mut queries = Vec::new();
+    if window.steps > 0 {
+        let counts = QueryRecord::range("counts", canary.counts_query(window.step_seconds), &window);
+        let routed = window.rollout.as_ref().and_then(|r| r.canary_weight).filter(|w| *w > 0.0);
+        let unroutable =
+            routed.map(|_| QueryRecord::instant("unroutable", canary.unroutable_query(window.seconds()), window.end));
+        let (data, unroutable_data) = tokio::try_join!(run(sources, &counts), async {
+            match &unroutable {
+                Some(query) => run(sources, query).await.map(Some),
+                None => Ok(None),
+            }
+        })?;
+        let bad = |reason: String| AnalysisError::BadData { url: sources.prometheus.url.clone(), reason };
+        observations.steps =
+            canary.steps(&data, window.first_evaluation(), window.step_seconds, window.steps).map_err(bad)?;
+        if let (Some(canary_weight), Some(data)) = (routed, unroutable_data) {
+            let unroutable_requests = single_value(&data).map_err(bad)?;
+            observations.reachability = Some(Reachability { canary_weight, unroutable_requests });
+        }
+        queries.push(counts);
+        queries.extend(unroutable);
+    }
+    let judgement = judge(&observations, &request.params).map_err(|e| match e {
+        JudgeError::Params(p) => AnalysisError::Request(p.into()),
+        JudgeError::Input(input) => {
+            AnalysisError::BadData { url: sources.prometheus.url.clone(), reason: input.to_string() }
+        }
+    })?;
+    Ok(Analysis { judgement, window, queries })
+}
+
+async fn window(request: &Request, sources: &Sources, now: Timestamp) -> Result<Window, AnalysisError> {
+    match &request.period {
+        Period::Since(start) => Ok(Window::since(*start, now)?),
+        Period::Window(seconds) => Ok(Window::last(*seconds, now)),
+        Period::Rollout(name) => {
+            let cluster = sources.cluster.as_ref().map_err(|reason| AnalysisError::NoCluster(reason.clone()))?;
+            rollout::window(cluster, &request.namespace, name, now).await
+        }
+    }
+}
+
+async fn run(sources: &Sources, record: &QueryRecord) -> Result<Data, PromError> {
+    let prom = &sources.prometheus;
+    let started = Instant::now();
+    let result = match &record.at {
+        QueryTime::Range { start, end, step_seconds } => {
+            prom.range(&record.query, start.as_second(), end.as_second(), *step_seconds).await
+        }
+        QueryTime::Instant { time } => prom.instant(&record.query, Some(time.as_second())).await,
+    };
+    if let Some(hook) = &sources.on_query {
+        hook(started.elapsed(), result.is_ok());
+    }
+    result
+}

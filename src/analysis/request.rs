@@ -1,0 +1,310 @@
+//! A judgement request, validated: every field checked against its grammar or range, so nothing a caller sends
+//! can change the shape of a query, and every refusal names the parameter.
+
+use super::error::RequestError;
+use super::grammar::{is_dns_label, is_dns_subdomain, is_label_value, parse_duration};
+use super::input::RawParams;
+use crate::judge::Params;
+use crate::metrics::canary::{ArmLabel, Canary, Reporter};
+use jiff::Timestamp;
+
+/// The parameter names, as the HTTP contract spells them.
+pub const FIELDS: [&str; 13] = [
+    "namespace",
+    "service",
+    "canary",
+    "baseline",
+    "label",
+    "since",
+    "window",
+    "rollout",
+    "reporter",
+    "maxErrorRate",
+    "margin",
+    "passMargin",
+    "alpha",
+];
+
+/// Without `since`, `window` or `rollout`: the last ten minutes.
+pub const DEFAULT_WINDOW_SECONDS: i64 = 600;
+/// The longest `window`, and the oldest `since`: beyond a year a request is a mistake, not an analysis.
+pub const MAX_PERIOD_SECONDS: i64 = 366 * 86_400;
+
+/// Where the analysis starts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Period {
+    /// A fixed start: every look extends the same window, as the sequential test needs.
+    Since(Timestamp),
+    /// The last N seconds. Each look judges a different window, so the judge's "valid however often it is
+    /// asked" guarantee holds per look, not over a whole analysis: prefer `since` or `rollout`.
+    Window(i64),
+    /// A fixed start found in the cluster: the creation of the Rollout's current ReplicaSet.
+    Rollout(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub namespace: String,
+    /// A Service name in `namespace`, or the FQDN Istio reports as `destination_service`.
+    pub service: String,
+    pub canary: String,
+    pub baseline: String,
+    pub label: ArmLabel,
+    pub period: Period,
+    pub reporter: Reporter,
+    pub params: Params,
+}
+
+/// Two requests with equal keys ask exactly the same question (numbers compared by value, so `0.05` and `5e-2`
+/// are one request): they may share one Prometheus round trip and one answer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequestKey(String);
+
+impl Request {
+    pub fn parse(raw: &RawParams) -> Result<Request, RequestError> {
+        if let Some(name) = raw.unknown(&FIELDS) {
+            return Err(RequestError::new(name, format!("unknown parameter; known: {}", FIELDS.join(", "))));
+        }
+        let namespace = required(raw, "namespace")?;
+        if !is_dns_label(namespace) {
+            return Err(RequestError::new("namespace", "must be a Kubernetes namespace name (RFC 1123 label)"));
+        }
+        let service = required(raw, "service")?;
+        check_service(service, namespace)?;
+        let canary = label_value(raw, "canary")?;
+        let baseline = label_value(raw, "baseline")?;
+        if canary == baseline {
+            return Err(RequestError::new("baseline", "must differ from canary"));
+        }
+        let request = Request {
+            namespace: namespace.to_string(),
+            service: service.to_string(),
+            canary: canary.to_string(),
+            baseline: baseline.to_string(),
+            label: one_of(raw, "label", &ArmLabel::ALL, |l| l.as_str())?,
+            period: period(raw)?,
+            reporter: one_of(raw, "reporter", &Reporter::ALL, |r| r.as_str())?,
+            params: params(raw)?,
+        };
+        Ok(request)
+    }
+
+    pub fn key(&self) -> RequestKey {
+        let period = match &self.period {
+            Period::Since(t) => format!("since={}", t.as_second()),
+            Period::Window(seconds) => format!("window={seconds}"),
+            Period::Rollout(name) => format!("rollout={name}"),
+        };
+        let p = &self.params;
+        // Every part is validated, so none contains a NUL: the parts cannot run into each other.
+        RequestKey(format!(
+            "{}\0{}\0{}\0{}\0{}\0{period}\0{}\0{:x}\0{:x}\0{:x}\0{:x}",
+            self.namespace,
+            self.service,
+            self.canary,
+            self.baseline,
+            self.label.as_str(),
+            self.reporter.as_str(),
+            p.alpha.to_bits(),
+            p.margin.to_bits(),
+            p.pass_margin.to_bits(),
+            p.max_error_rate.to_bits(),
+        ))
+    }
+
+    /// The query-level view of this request.
+    pub fn canary(&self) -> Canary<'_> {
+        Canary {
+            namespace: &self.namespace,
+            service: &self.service,
+            label: self.label,
+            canary: &self.canary,
+            baseline: &self.baseline,
+            reporter: self.reporter,
+        }
+    }
+}
+
+fn required<'a>(raw: &'a RawParams, field: &str) -> Result<&'a str, RequestError> {
+    raw.get(field).ok_or_else(|| RequestError::new(field, "required"))
+}
+
+fn label_value<'a>(raw: &'a RawParams, field: &str) -> Result<&'a str, RequestError> {
+    let value = required(raw, field)?;
+    if !is_label_value(value) {
+        return Err(RequestError::new(
+            field,
+            "must be a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending \
+             with a letter or digit",
+        ));
+    }
+    Ok(value)
+}
+
+/// A short name is a Service in the request's namespace; a name with dots is the host Istio reports as
+/// `destination_service`. A cluster-local FQDN must name the same namespace as the request.
+fn check_service(service: &str, namespace: &str) -> Result<(), RequestError> {
+    let valid = if service.contains('.') { is_dns_subdomain(service) } else { is_dns_label(service) };
+    if !valid {
+        return Err(RequestError::new(
+            "service",
+            "must be a Service name or its FQDN (for example reviews or reviews.shop.svc.cluster.local)",
+        ));
+    }
+    let mut parts = service.split('.');
+    if let (Some(_), Some(ns), Some("svc")) = (parts.next(), parts.next(), parts.next())
+        && ns != namespace
+    {
+        return Err(RequestError::new("service", format!("is in namespace {ns:?}, not {namespace:?}")));
+    }
+    Ok(())
+}
+
+fn one_of<T: Copy + Default>(
+    raw: &RawParams,
+    field: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<T, RequestError> {
+    let Some(value) = raw.get(field) else {
+        return Ok(T::default());
+    };
+    all.iter().copied().find(|t| name(*t) == value).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|t| name(*t)).collect();
+        RequestError::new(field, format!("must be one of {}", names.join(", ")))
+    })
+}
+
+fn period(raw: &RawParams) -> Result<Period, RequestError> {
+    let given: Vec<&str> = ["since", "window", "rollout"].into_iter().filter(|f| raw.get(f).is_some()).collect();
+    if given.len() > 1 {
+        return Err(RequestError::new(given[1], format!("give only one of since, window and rollout, not {given:?}")));
+    }
+    if let Some(since) = raw.get("since") {
+        let time: Timestamp = since
+            .parse()
+            .map_err(|_| RequestError::new("since", "must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z"))?;
+        return Ok(Period::Since(time));
+    }
+    if let Some(window) = raw.get("window") {
+        return match parse_duration(window) {
+            Some(seconds) if (60..=MAX_PERIOD_SECONDS).contains(&seconds) => Ok(Period::Window(seconds)),
+            _ => Err(RequestError::new("window", "must be a duration from 1m to 366d, e.g. 10m, 1h30m")),
+        };
+    }
+    if let Some(rollout) = raw.get("rollout") {
+        if !is_dns_subdomain(rollout) {
+            return Err(RequestError::new("rollout", "must be a Rollout name (RFC 1123 subdomain)"));
+        }
+        return Ok(Period::Rollout(rollout.to_string()));
+    }
+    Ok(Period::Window(DEFAULT_WINDOW_SECONDS))
+}
+
+fn params(raw: &RawParams) -> Result<Params, RequestError> {
+    let defaults = Params::default();
+    let number = |field: &str, default: f64| match raw.get(field) {
+        None => Ok(default),
+        Some(text) => text.trim().parse::<f64>().map_err(|_| RequestError::new(field, "must be a number")),
+    };
+    let params = Params {
+        alpha: number("alpha", defaults.alpha)?,
+        margin: number("margin", defaults.margin)?,
+        pass_margin: number("passMargin", defaults.pass_margin)?,
+        max_error_rate: number("maxErrorRate", defaults.max_error_rate)?,
+    };
+    params.validate()?;
+    Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawParams {
+        RawParams::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
+    }
+
+    const BASE: [(&str, &str); 4] =
+        [("namespace", "shop"), ("service", "reviews"), ("canary", "v2"), ("baseline", "v1")];
+
+    fn with(extra: &[(&str, &str)]) -> Result<Request, RequestError> {
+        let mut pairs: Vec<(&str, &str)> =
+            BASE.iter().copied().filter(|(k, _)| !extra.iter().any(|(e, _)| e == k)).collect();
+        pairs.extend_from_slice(extra);
+        Request::parse(&raw(&pairs))
+    }
+
+    fn field_of(extra: &[(&str, &str)]) -> String {
+        with(extra).expect_err("refused").field
+    }
+
+    #[test]
+    fn defaults_fill_everything_optional() {
+        let request = with(&[]).expect("valid");
+        assert_eq!(request.label, ArmLabel::DestinationVersion);
+        assert_eq!(request.reporter, Reporter::Destination);
+        assert_eq!(request.period, Period::Window(DEFAULT_WINDOW_SECONDS));
+        assert_eq!(request.params, Params::default());
+    }
+
+    #[test]
+    fn every_field_is_parsed() {
+        let request = with(&[
+            ("service", "reviews.shop.svc.cluster.local"),
+            ("label", "destination_canonical_revision"),
+            ("since", "2026-01-31T12:00:00Z"),
+            ("reporter", "both"),
+            ("maxErrorRate", "0.02"),
+            ("margin", "0.25"),
+            ("passMargin", "0.5"),
+            ("alpha", "0.01"),
+        ])
+        .expect("valid");
+        assert_eq!(request.label, ArmLabel::DestinationCanonicalRevision);
+        assert_eq!(request.reporter, Reporter::Both);
+        assert_eq!(request.period, Period::Since("2026-01-31T12:00:00Z".parse().unwrap()));
+        assert_eq!(request.params, Params { alpha: 0.01, margin: 0.25, pass_margin: 0.5, max_error_rate: 0.02 });
+        assert_eq!(with(&[("window", "1h30m")]).unwrap().period, Period::Window(5400));
+        assert_eq!(with(&[("rollout", "reviews")]).unwrap().period, Period::Rollout("reviews".into()));
+    }
+
+    #[test]
+    fn hostile_and_malformed_values_name_their_field() {
+        let cases: [(&[(&str, &str)], &str); 17] = [
+            (&[("canary", r#"v1"} or vector(1) #"#)], "canary"),
+            (&[("baseline", "v1|v2")], "baseline"),
+            (&[("baseline", "v2")], "baseline"),
+            (&[("namespace", "Shop")], "namespace"),
+            (&[("namespace", r#"shop",x="#)], "namespace"),
+            (&[("service", "reviews.other.svc.cluster.local")], "service"),
+            (&[("service", "rev iews")], "service"),
+            (&[("label", "source_app")], "label"),
+            (&[("reporter", "waypoint")], "reporter"),
+            (&[("since", "yesterday")], "since"),
+            (&[("window", "30s")], "window"),
+            (&[("window", "-5m")], "window"),
+            (&[("rollout", "Reviews")], "rollout"),
+            (&[("since", "2026-01-31T12:00:00Z"), ("window", "10m")], "window"),
+            (&[("alpha", "abc")], "alpha"),
+            (&[("maxErrorRate", "0.9")], "maxErrorRate"),
+            (&[("passMargin", "NaN")], "passMargin"),
+        ];
+        for (extra, field) in cases {
+            assert_eq!(field_of(extra), field, "{extra:?}");
+        }
+        assert_eq!(field_of(&[("canaryy", "v2")]), "canaryy");
+        let missing = Request::parse(&raw(&[("namespace", "shop"), ("service", "reviews"), ("canary", "v2")]));
+        assert_eq!(missing.unwrap_err(), RequestError::new("baseline", "required"));
+    }
+
+    #[test]
+    fn equal_questions_have_equal_keys() {
+        let a = with(&[("alpha", "0.05"), ("label", "destination_version")]).unwrap();
+        let b = with(&[("alpha", "5e-2")]).unwrap();
+        assert_eq!(a.key(), b.key());
+        assert_ne!(a.key(), with(&[("alpha", "0.01")]).unwrap().key());
+        assert_ne!(a.key(), with(&[("canary", "v3")]).unwrap().key());
+        assert_ne!(with(&[("window", "10m")]).unwrap().key(), with(&[("window", "11m")]).unwrap().key());
+    }
+}

@@ -1,0 +1,314 @@
+//! The two front ends of the canary analysis: `kubectl vroute analyze` (one judgement, printed, verdict as the
+//! exit code) and the `vroute-analysis` service's flags. Both feed the same pipeline
+//! ([`crate::analysis::analyze`]); flag values go through the same validation as HTTP parameters.
+
+use super::common::{KubeArgs, PromArgs, parse_duration};
+use super::{CliError, print};
+use crate::analysis::server::{self, Config, Tls};
+use crate::analysis::window::Origin;
+use crate::analysis::{self, Analysis, AnalysisError, RawParams, Request, Sources};
+use crate::cluster::{Cluster, ClusterError, ConnectOptions};
+use crate::exit::Exit;
+use crate::judge::{ArmSummary, Verdict};
+use crate::metrics::{Prom, PromError};
+use crate::render::{self, Format};
+use clap::{Args, Parser};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `kubectl vroute analyze reviews --canary v2 --baseline v1 --rollout reviews`
+#[derive(Args, Debug)]
+#[command(after_help = "Exit codes: 0 pass, 1 fail, 3 inconclusive, 4 bad flags, 5 cluster error, 6 Prometheus error.")]
+pub struct AnalyzeArgs {
+    /// The Service whose canary is judged: its name in the namespace, or its FQDN.
+    pub service: String,
+    /// The canary's value of --label (for example v2).
+    #[arg(long, value_name = "VALUE")]
+    pub canary: String,
+    /// The baseline's value of --label (for example v1).
+    #[arg(long, value_name = "VALUE")]
+    pub baseline: String,
+    /// The Istio label that tells the arms apart: destination_version, destination_canonical_revision, or
+    /// destination_service_name (host-level splits: canary and baseline are Services).
+    #[arg(long, value_name = "LABEL", default_value = "destination_version")]
+    pub label: String,
+    /// Judge everything since this time (RFC 3339, e.g. 2026-01-31T12:00:00Z).
+    #[arg(long, value_name = "TIME", group = "period")]
+    pub since: Option<String>,
+    /// Judge the last DURATION (e.g. 30m, 1h30m). Default, without --since and --rollout: 10m.
+    #[arg(long, value_name = "DURATION", group = "period")]
+    pub window: Option<String>,
+    /// Judge everything since this Argo Rollout's current canary ReplicaSet was created.
+    #[arg(long, value_name = "NAME", group = "period")]
+    pub rollout: Option<String>,
+    /// Whose counts: destination (the pods' proxies), source (the callers' proxies) or both (the pods' counts
+    /// plus requests callers' proxies failed before reaching any pod).
+    #[arg(long, value_name = "REPORTER", default_value = "destination")]
+    pub reporter: String,
+    /// Fail a canary shown above this error rate whatever its baseline does (default 0.1).
+    #[arg(long, value_name = "RATE")]
+    pub max_error_rate: Option<String>,
+    /// Fail once the canary's error rate is shown above (1 + margin) x the baseline's (default 0.1).
+    #[arg(long, value_name = "X")]
+    pub margin: Option<String>,
+    /// Pass once it is shown below (1 + pass-margin) x the baseline's (default 1).
+    #[arg(long, value_name = "X")]
+    pub pass_margin: Option<String>,
+    /// Error budget of each sequential test (default 0.05).
+    #[arg(long, value_name = "P")]
+    pub alpha: Option<String>,
+    /// Output format (json: the service's document).
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    #[command(flatten)]
+    pub prom: PromArgs,
+}
+
+pub async fn run(kube: &KubeArgs, args: AnalyzeArgs) -> Result<Exit, CliError> {
+    if args.prom.prometheus_url.is_none() && args.prom.prometheus_service.is_none() {
+        return Err(CliError::Usage("analyze needs --prometheus-url URL or --prometheus-service NS/NAME:PORT".into()));
+    }
+    // The cluster is only needed for the namespace of the context, the service proxy, or a Rollout.
+    let needs_cluster = kube.namespace.is_none() || args.prom.prometheus_service.is_some() || args.rollout.is_some();
+    let cluster = if needs_cluster { Some(kube.connect(false).await?) } else { None };
+    let namespace = kube.namespace.clone().or_else(|| cluster.as_ref().map(|c| c.namespace.clone()));
+    let request = Request::parse(&params(&args, namespace.unwrap_or_default()))
+        .map_err(|e| CliError::Usage(format!("{}: {}", flag(&e.field), e.message)))?;
+    let prometheus = args.prom.client(cluster.as_ref())?.ok_or_else(|| CliError::Usage("no Prometheus".into()))?;
+    let sources = Sources { prometheus, cluster: cluster.ok_or_else(|| "not connected".to_string()), on_query: None };
+    let analysis = analysis::analyze(&request, &sources, jiff::Timestamp::now()).await.map_err(cli_error)?;
+    let text = match args.output {
+        Format::Json => render::json(&analysis),
+        Format::Yaml => render::yaml(&analysis).map_err(|e| CliError::Usage(e.to_string()))?,
+        Format::Table | Format::Wide => human(&analysis),
+    };
+    print(&text)?;
+    Ok(match analysis.judgement.verdict {
+        Verdict::Pass => Exit::Ok,
+        Verdict::Fail => Exit::Negative,
+        Verdict::Inconclusive => Exit::Inconclusive,
+    })
+}
+
+fn params(args: &AnalyzeArgs, namespace: String) -> RawParams {
+    let optional = [
+        ("since", &args.since),
+        ("window", &args.window),
+        ("rollout", &args.rollout),
+        ("maxErrorRate", &args.max_error_rate),
+        ("margin", &args.margin),
+        ("passMargin", &args.pass_margin),
+        ("alpha", &args.alpha),
+    ];
+    let mut raw = RawParams::default()
+        .with("namespace", namespace)
+        .with("service", args.service.as_str())
+        .with("canary", args.canary.as_str())
+        .with("baseline", args.baseline.as_str())
+        .with("label", args.label.as_str())
+        .with("reporter", args.reporter.as_str());
+    for (name, value) in optional {
+        if let Some(value) = value {
+            raw = raw.with(name, value.as_str());
+        }
+    }
+    raw
+}
+
+/// The flag (or argument) behind a request field, for messages.
+fn flag(field: &str) -> String {
+    match field {
+        "namespace" => "-n/--namespace".to_string(),
+        "service" => "SERVICE".to_string(),
+        "maxErrorRate" => "--max-error-rate".to_string(),
+        "passMargin" => "--pass-margin".to_string(),
+        other => format!("--{other}"),
+    }
+}
+
+fn cli_error(e: AnalysisError) -> CliError {
+    match e {
+        AnalysisError::Request(e) => CliError::Usage(format!("{}: {}", flag(&e.field), e.message)),
+        AnalysisError::Cluster(e) => CliError::Cluster(e),
+        e @ (AnalysisError::BadRollout(_) | AnalysisError::NoCluster(_)) => {
+            CliError::Cluster(ClusterError::Config(e.to_string()))
+        }
+        AnalysisError::Prometheus(e) => CliError::Prometheus(e),
+        AnalysisError::BadData { url, reason } => CliError::Prometheus(PromError::Garbage { url, reason }),
+    }
+}
+
+/// The verdict first, then the evidence a reviewer checks: both arms' counts, the three e-values against
+/// their threshold, the window and the queries.
+fn human(analysis: &Analysis) -> String {
+    let (j, w) = (&analysis.judgement, &analysis.window);
+    let mut out = format!("{}: {}\n{}\n\n", j.verdict.as_str(), j.reason.code(), j.message);
+    let mut arms = render::table(&["arm", "requests", "errors", "error rate", "95% interval"]);
+    for (name, arm) in [("canary", &j.canary), ("baseline", &j.baseline)] {
+        let rate = arm.error_rate.map_or_else(|| "-".to_string(), percent);
+        arms.add_row(vec![name.to_string(), arm.requests.to_string(), arm.errors.to_string(), rate, interval(arm)]);
+    }
+    out.push_str(&render::finish(&arms));
+    let e = &j.evidence;
+    let mut tests = render::table(&["test", "e-value", "decides at"]);
+    let threshold = format!(">= {}", number(e.threshold));
+    let rows = [
+        (format!("canary worse than {}x baseline", e.worse_above), e.e_worse, e.log10_e_worse),
+        (format!("canary below {}x baseline", e.not_worse_below), e.e_not_worse, e.log10_e_not_worse),
+        (format!("canary above the {} ceiling", percent(e.max_error_rate)), e.e_ceiling, e.log10_e_ceiling),
+    ];
+    for (name, value, log10) in rows {
+        tests.add_row(vec![name, e_value(value, log10), threshold.clone()]);
+    }
+    out.push('\n');
+    out.push_str(&render::finish(&tests));
+    let origin = match w.from {
+        Origin::Since => "from --since".to_string(),
+        Origin::Window => format!("the last {}m", w.seconds() / 60),
+        Origin::Rollout => "since the canary ReplicaSet was created".to_string(),
+    };
+    let _ = writeln!(out, "\nwindow: {} to {}, {} step(s) of {}s ({origin})", w.start, w.end, w.steps, w.step_seconds);
+    if let Some(r) = &w.rollout {
+        let rs = r.replica_set.as_deref().unwrap_or("none yet");
+        let weight = r.canary_weight.map_or_else(|| "unknown".to_string(), percent);
+        let _ = writeln!(out, "rollout: {}, canary ReplicaSet {rs}, canary weight {weight}", r.name);
+    }
+    for q in &analysis.queries {
+        let _ = writeln!(out, "query ({}): {}", q.purpose, q.query);
+    }
+    out
+}
+
+fn interval(arm: &ArmSummary) -> String {
+    format!("{} - {}", percent(arm.wilson95[0]), percent(arm.wilson95[1]))
+}
+
+/// Three significant digits: 1.23%, 0.100%, 12.3%.
+fn percent(rate: f64) -> String {
+    format!("{}%", number(rate * 100.0))
+}
+
+fn number(x: f64) -> String {
+    if x <= 0.0 {
+        return "0".to_string();
+    }
+    let decimals = (2.0 - x.log10().floor()).clamp(0.0, 8.0) as usize;
+    format!("{x:.decimals$}")
+}
+
+/// E-values span hundreds of orders of magnitude; beyond f64 (saturated), the exact log10 is shown.
+fn e_value(value: f64, log10: f64) -> String {
+    if !(1e-300..1e300).contains(&value) {
+        format!("1e{log10:.0}")
+    } else if (1e-3..1e4).contains(&value) {
+        number(value)
+    } else {
+        format!("{value:.2e}")
+    }
+}
+
+/// vroute-analysis: the Argo Rollouts `web` metric provider that judges a canary against its baseline from
+/// Istio's Prometheus metrics. Every flag can also be set by the environment variable shown.
+#[derive(Debug, Parser)]
+#[command(name = "vroute-analysis", version)]
+pub struct AnalysisCli {
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN_ADDRESS", value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Prometheus base URL (e.g. http://prometheus.istio-system.svc.cluster.local:9090).
+    #[arg(long, env = "PROMETHEUS_URL", value_name = "URL")]
+    pub prometheus_url: String,
+    /// How long to wait for each Prometheus query (keep it well under Argo's 10 s web timeout).
+    #[arg(long, env = "PROMETHEUS_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub prometheus_timeout: Duration,
+    /// A file holding the bearer token /v1/judge requires (read at start-up).
+    #[arg(long, env = "TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// How long a judgement is reused for identical requests; 0 keeps only request coalescing.
+    #[arg(long, env = "CACHE_TTL", value_name = "DURATION", default_value = "5s", value_parser = parse_ttl)]
+    pub cache_ttl: Duration,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, env = "TLS_CERT_FILE", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "TLS_KEY_FILE", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl AnalysisCli {
+    /// Builds the clients and serves until SIGTERM. The cluster (for `rollout=NAME`) comes from the usual
+    /// places, in-cluster credentials included; without one the service still judges `since`/`window`
+    /// requests and answers `rollout` ones 503, saying why.
+    pub async fn serve(self) -> Result<(), String> {
+        let token = match &self.token_file {
+            Some(path) => Some(read_token(path)?),
+            None => None,
+        };
+        let prometheus = Prom::direct(&self.prometheus_url, self.prometheus_timeout).map_err(|e| e.to_string())?;
+        let options = ConnectOptions { request_timeout: Some(Duration::from_secs(3)), ..Default::default() };
+        let cluster = Cluster::connect(&options).await.map_err(|e| {
+            tracing::warn!(error = %e, "no cluster access: requests with rollout=NAME will be answered 503");
+            format!("the service has no cluster access ({e})")
+        });
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(Tls { cert, key }),
+            _ => None,
+        };
+        let config = Config {
+            listen: self.listen,
+            sources: Sources { prometheus, cluster, on_query: None },
+            token,
+            cache_ttl: self.cache_ttl,
+            tls,
+        };
+        server::run(config, server::shutdown_signal()).await.map_err(|e| e.to_string())
+    }
+}
+
+fn read_token(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--token-file {}: {e}", path.display()))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(format!("--token-file {}: the file is empty", path.display()));
+    }
+    Ok(token.to_string())
+}
+
+/// A duration, or 0 to turn the cache off.
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    match text.trim() {
+        "0" | "0s" => Ok(Duration::ZERO),
+        other => parse_duration(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_short_and_exact_where_it_matters() {
+        assert_eq!(percent(0.012_34), "1.23%");
+        assert_eq!(percent(0.001), "0.100%");
+        assert_eq!(e_value(20.0, 1.3), "20.0");
+        assert_eq!(e_value(5.92e-6, -5.23), "5.92e-6");
+        assert_eq!(e_value(1e300, 412.4), "1e412");
+        assert_eq!(e_value(0.0, -712.6), "1e-713");
+    }
+
+    #[test]
+    fn request_fields_are_named_as_flags() {
+        assert_eq!(flag("maxErrorRate"), "--max-error-rate");
+        assert_eq!(flag("canary"), "--canary");
+        assert_eq!(flag("namespace"), "-n/--namespace");
+    }
+
+    #[test]
+    fn cache_ttl_may_be_zero() {
+        assert_eq!(parse_ttl("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_ttl("5s"), Ok(Duration::from_secs(5)));
+        assert!(parse_ttl("-1s").is_err());
+    }
+}

@@ -1,0 +1,544 @@
+//! `vroute-analysis` (the real binary, on a loopback port) and `kubectl vroute analyze`, against a real
+//! Prometheus holding backfilled Istio series with the real labels, and the real API server for `rollout=NAME`.
+//!
+//! One Prometheus (the "mesh") serves the judgement tests: per service, 45 minutes of history before the
+//! start of the suite and 4 minutes after it, one sample every 15 s:
+//! - `good`: v1 and v2 both at 1% errors, 400 requests/min each;
+//! - `worse`: v1 at 1%, v2 at 5% (five times worse);
+//! - `idle`: v1 only, the canary never got a request;
+//! - `trickle`: v1 at 1%, v2 one request a minute without errors (too little to say anything);
+//! - `flaky`: v1 only, plus client-side 503 UH for the service as many as v1 serves (a canary with no ready
+//!   pods behind a 50% route).
+
+use crate::support::process::{Supervised, free_port, wait_until};
+use crate::support::{IstioEdge, OpenMetrics, Prometheus, env, scenarios};
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const SAMPLE_SECONDS: i64 = 15;
+
+/// A running `vroute-analysis`.
+struct Service {
+    url: String,
+    process: Supervised,
+    log: std::path::PathBuf,
+}
+
+impl Service {
+    async fn start(name: &str, prometheus: &str, args: &[&str]) -> Service {
+        Service::start_with(name, prometheus, args, "http", reqwest::Client::new()).await
+    }
+
+    async fn start_with(name: &str, prometheus: &str, args: &[&str], scheme: &str, client: reqwest::Client) -> Service {
+        let env = env();
+        let url = format!("{scheme}://127.0.0.1:{}", free_port());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vroute-analysis"));
+        cmd.args(["--listen", url.rsplit('/').next().unwrap(), "--prometheus-url", prometheus])
+            .args(args)
+            .env("KUBECONFIG", &env.kubeconfig);
+        let log = env.work.join(format!("vroute-analysis-{name}-{}.log", free_port()));
+        let mut process = Supervised::spawn(name, cmd, &log).expect("start vroute-analysis");
+        let health = format!("{url}/healthz");
+        wait_until(name, Duration::from_secs(30), &mut process, || async {
+            matches!(client.get(&health).send().await, Ok(r) if r.status().is_success())
+        })
+        .await
+        .expect("vroute-analysis answers /healthz");
+        Service { url, process, log }
+    }
+
+    async fn get(&self, query: &str) -> (u16, Value) {
+        answer(reqwest::Client::new().get(format!("{}/v1/judge?{query}", self.url)).send().await).await
+    }
+
+    async fn post(&self, body: &Value) -> (u16, Value) {
+        answer(reqwest::Client::new().post(format!("{}/v1/judge", self.url)).json(body).send().await).await
+    }
+
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.url)).await.unwrap().text().await.unwrap()
+    }
+}
+
+async fn answer(response: reqwest::Result<reqwest::Response>) -> (u16, Value) {
+    let response = response.expect("the service answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}")))
+}
+
+struct Mesh {
+    ns: String,
+    prometheus: Prometheus,
+    service: Service,
+}
+
+static MESH: tokio::sync::OnceCell<Mesh> = tokio::sync::OnceCell::const_new();
+
+async fn mesh() -> &'static Mesh {
+    MESH.get_or_init(|| async {
+        let env = env();
+        let ns = env.namespace("analysis").await;
+        let now = jiff::Timestamp::now().as_second() / SAMPLE_SECONDS * SAMPLE_SECONDS;
+        let start = now - 45 * 60;
+        let steps = (49 * 60 / SAMPLE_SECONDS) as usize;
+        let edge = |service: &str, version: &str| IstioEdge::new(&ns, "frontend", "v1", service, version);
+        let mut om = OpenMetrics::default();
+        // Requests per 15 s sample: (service, version, 200s, 500s).
+        for (service, version, ok, failed) in [
+            ("good", "v1", 99, 1),
+            ("good", "v2", 99, 1),
+            ("worse", "v1", 99, 1),
+            ("worse", "v2", 95, 5),
+            ("idle", "v1", 99, 1),
+            ("trickle", "v1", 99, 1),
+            ("flaky", "v1", 100, 0),
+        ] {
+            om.steady(&edge(service, version), start, SAMPLE_SECONDS, steps, ok);
+            if failed > 0 {
+                om.steady(&edge(service, version).code(500), start, SAMPLE_SECONDS, steps, failed);
+            }
+        }
+        let one_a_minute: Vec<u64> = (0..=steps as u64).map(|i| i / 4).collect();
+        om.requests(&edge("trickle", "v2"), start, SAMPLE_SECONDS, &one_a_minute);
+        let unroutable = IstioEdge { reporter: "source", response_flags: "UH", ..edge("flaky", "unknown").code(503) };
+        om.steady(&unroutable, start, SAMPLE_SECONDS, steps, 100);
+        let prometheus = Prometheus::start(&env.work.join(format!("prom-{ns}")), Some(&om.finish()), &[])
+            .await
+            .expect("start Prometheus");
+        let service = Service::start("mesh", &prometheus.url, &[]).await;
+        Mesh { ns, prometheus, service }
+    })
+    .await
+}
+
+fn judge_query(ns: &str, service: &str, extra: &str) -> String {
+    format!("namespace={ns}&service={service}&canary=v2&baseline=v1{extra}")
+}
+
+#[tokio::test]
+async fn a_canary_as_good_as_its_baseline_passes_with_the_evidence() {
+    let mesh = mesh().await;
+    let (status, doc) = mesh.service.get(&judge_query(&mesh.ns, "good", "&window=30m")).await;
+    assert_eq!(status, 200, "{doc:#}");
+    assert_eq!((doc["verdict"].as_str(), doc["reason"].as_str()), (Some("pass"), Some("not-worse")), "{doc:#}");
+    for arm in ["canary", "baseline"] {
+        let requests = doc[arm]["requests"].as_u64().unwrap();
+        assert!((11_900..=12_100).contains(&requests), "{arm}: 30 minutes at 400/min, got {requests}");
+        let rate = doc[arm]["errorRate"].as_f64().unwrap();
+        assert!((rate - 0.01).abs() < 0.001, "{arm} error rate {rate}");
+        let [low, high] = [doc[arm]["wilson95"][0].as_f64().unwrap(), doc[arm]["wilson95"][1].as_f64().unwrap()];
+        assert!(low < rate && rate < high, "{arm}: {low} < {rate} < {high}");
+    }
+    let evidence = &doc["evidence"];
+    assert!(evidence["eNotWorse"].as_f64().unwrap() >= 20.0 && evidence["eWorse"].as_f64().unwrap() < 1.0);
+    assert_eq!(evidence["threshold"], json!(20.0));
+    assert_eq!((doc["window"]["steps"].as_u64(), doc["window"]["from"].as_str()), (Some(30), Some("window")));
+    let query = doc["queries"][0]["query"].as_str().unwrap();
+    assert_eq!(doc["queries"].as_array().unwrap().len(), 1, "one round trip: {doc:#}");
+    assert!(query.starts_with("sum by (destination_version, response_code) (increase("), "{query}");
+    assert_eq!(doc["queries"][0]["stepSeconds"], json!(60));
+
+    // The other arm labels and reporters are valid PromQL on a real Prometheus, and `both` counts nothing twice
+    // (`good` has no client-side failures to add).
+    for extra in ["&label=destination_canonical_revision", "&reporter=both"] {
+        let (status, other) = mesh.service.get(&judge_query(&mesh.ns, "good", &format!("&window=30m{extra}"))).await;
+        assert_eq!(status, 200, "{extra}: {other:#}");
+        assert_eq!((&other["canary"], &other["baseline"]), (&doc["canary"], &doc["baseline"]), "{extra}");
+    }
+
+    // The same question as the ClusterAnalysisTemplate asks it: a JSON body, every value a string.
+    let body = json!({"namespace": mesh.ns, "service": "good", "canary": "v2", "baseline": "v1", "rollout": "",
+                      "label": "destination_version", "window": "30m", "alpha": "0.05", "maxErrorRate": 0.1});
+    let (status, posted) = mesh.service.post(&body).await;
+    assert_eq!(status, 200, "{posted:#}");
+    assert_eq!(posted["verdict"], "pass");
+    assert_eq!(posted["canary"], doc["canary"]);
+
+    // The judgement is logged once, as JSON.
+    let log = std::fs::read_to_string(&mesh.service.log).unwrap();
+    let judged: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect();
+    assert!(
+        judged.iter().any(|l| l["fields"]["message"] == "judged" && l["fields"]["service"] == "good"),
+        "no JSON log line for the judgement:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_canary_five_times_worse_fails() {
+    let mesh = mesh().await;
+    let (status, doc) = mesh.service.get(&judge_query(&mesh.ns, "worse", "&window=30m")).await;
+    assert_eq!(status, 200, "{doc:#}");
+    assert_eq!((doc["verdict"].as_str(), doc["reason"].as_str()), (Some("fail"), Some("canary-worse")), "{doc:#}");
+    let ratio = doc["evidence"]["rateRatio"].as_f64().unwrap();
+    assert!((ratio - 5.0).abs() < 0.5, "rate ratio {ratio}");
+    assert!(doc["message"].as_str().unwrap().contains("shown above 1.1x the baseline's"), "{doc:#}");
+}
+
+#[tokio::test]
+async fn no_canary_traffic_or_too_little_is_inconclusive() {
+    let mesh = mesh().await;
+    let (status, idle) = mesh.service.get(&judge_query(&mesh.ns, "idle", "&window=30m")).await;
+    assert_eq!(status, 200, "missing canary data is a judgement, not an error: {idle:#}");
+    assert_eq!((idle["verdict"].as_str(), idle["reason"].as_str()), (Some("inconclusive"), Some("no-canary-traffic")));
+    assert_eq!(idle["canary"]["requests"], 0);
+    assert_eq!(idle["canary"]["errorRate"], Value::Null, "no rate is made up");
+
+    let (status, trickle) = mesh.service.get(&judge_query(&mesh.ns, "trickle", "&window=30m")).await;
+    assert_eq!(status, 200, "{trickle:#}");
+    assert_eq!(trickle["verdict"], "inconclusive", "{trickle:#}");
+    assert_eq!(trickle["reason"], "not-enough-evidence", "{trickle:#}");
+    let requests = trickle["canary"]["requests"].as_u64().unwrap();
+    assert!((28..=32).contains(&requests), "one a minute for 30 minutes, got {requests}");
+
+    // A service nobody called at all, under a label value that exists elsewhere: still no verdict.
+    let (_, none) = mesh.service.get(&judge_query(&mesh.ns, "nosuch", "&window=30m")).await;
+    assert_eq!(none["reason"], "no-canary-traffic");
+}
+
+#[tokio::test]
+async fn malformed_and_hostile_parameters_are_refused_naming_the_field() {
+    let mesh = mesh().await;
+    let ns = &mesh.ns;
+    let cases = [
+        (judge_query(ns, "good", "").replace("canary=v2", "canary=v1%22%7D%20or%20vector(1)%20%23"), "canary"),
+        (judge_query(ns, "good", "").replace("baseline=v1", "baseline=v.*"), "baseline"),
+        (judge_query(ns, "good", "").replace(&format!("namespace={ns}"), "namespace=a%22,b=%22"), "namespace"),
+        (judge_query(ns, "good%7D", ""), "service"),
+        (judge_query(ns, "good", "&label=source_app"), "label"),
+        (judge_query(ns, "good", "&window=-5m"), "window"),
+        (judge_query(ns, "good", "&since=yesterday"), "since"),
+        (judge_query(ns, "good", "&since=2999-01-01T00:00:00Z"), "since"),
+        (judge_query(ns, "good", "&window=10m&rollout=good"), "rollout"),
+        (judge_query(ns, "good", "&alpha=0.9"), "alpha"),
+        (judge_query(ns, "good", "&maxErrorRate=lots"), "maxErrorRate"),
+        (judge_query(ns, "good", "&reporter=waypoint"), "reporter"),
+        (judge_query(ns, "good", "&canary=v3"), "canary"),
+        (judge_query(ns, "good", "&query=up"), "query"),
+        (format!("namespace={ns}&service=good&canary=v2"), "baseline"),
+    ];
+    for (query, field) in cases {
+        let (status, doc) = mesh.service.get(&query).await;
+        assert_eq!(status, 400, "{query}: {doc:#}");
+        assert_eq!(doc["error"], "bad-request", "{doc:#}");
+        assert_eq!(doc["field"], field, "{query}: {doc:#}");
+        assert!(doc["message"].as_str().unwrap().starts_with(field), "{doc:#}");
+    }
+    let (status, doc) = mesh.service.post(&json!({"namespace": ns, "service": "good", "canary": ["v2"]})).await;
+    assert_eq!((status, doc["field"].as_str()), (400, Some("canary")), "{doc:#}");
+    let raw = reqwest::Client::new().post(format!("{}/v1/judge", mesh.service.url)).body("not json").send().await;
+    let (status, doc) = answer(raw).await;
+    assert_eq!((status, doc["field"].as_str()), (400, Some("body")), "{doc:#}");
+    let metrics = mesh.service.metrics().await;
+    assert!(metrics.contains(r#"vroute_analysis_requests_total{code="400",verdict="none"}"#), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_configured_bearer_token_is_required() {
+    let mesh = mesh().await;
+    let token_file = env().work.join("analysis-token");
+    std::fs::write(&token_file, "s3cret-token\n").unwrap();
+    let service = Service::start("token", &mesh.prometheus.url, &["--token-file", token_file.to_str().unwrap()]).await;
+    let url = format!("{}/v1/judge?{}", service.url, judge_query(&mesh.ns, "good", "&window=30m"));
+    let client = reqwest::Client::new();
+    for header in [None, Some("Bearer wrong"), Some("Basic s3cret-token")] {
+        let mut request = client.get(&url);
+        if let Some(value) = header {
+            request = request.header("Authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.headers().get("www-authenticate").map(|v| v.to_str().unwrap()), Some("Bearer"));
+        let (status, doc) = answer(Ok(response)).await;
+        assert_eq!((status, doc["error"].as_str()), (401, Some("unauthorized")), "{header:?}");
+    }
+    let (status, doc) = answer(client.get(&url).bearer_auth("s3cret-token").send().await).await;
+    assert_eq!((status, doc["verdict"].as_str()), (200, Some("pass")), "{doc:#}");
+    // Probes and scrapes carry no token.
+    assert_eq!(client.get(format!("{}/healthz", service.url)).send().await.unwrap().status(), 200);
+    assert_eq!(client.get(format!("{}/metrics", service.url)).send().await.unwrap().status(), 200);
+}
+
+/// A loopback HTTP server answering every request with `answer` (after `delay`).
+async fn fake_upstream(delay: Duration, answer: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(move || async move {
+        tokio::time::sleep(delay).await;
+        (StatusCode::OK, answer)
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn prometheus_unreachable_slow_or_garbage_is_503_never_a_verdict() {
+    let mesh = mesh().await;
+    let query = judge_query(&mesh.ns, "good", "&window=30m");
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let slow = fake_upstream(Duration::from_secs(30), "{}").await;
+    let garbage = fake_upstream(Duration::ZERO, "<html>not Prometheus</html>").await;
+    let cases = [
+        ("dead", &dead, "is unreachable"),
+        ("slow", &slow, "did not answer within 1s"),
+        ("garbage", &garbage, "answered something that is not a query result"),
+    ];
+    for (name, url, says) in cases {
+        let service = Service::start(name, url, &["--prometheus-timeout", "1s"]).await;
+        let started = Instant::now();
+        let (status, doc) = service.get(&query).await;
+        assert_eq!(status, 503, "{name}: {doc:#}");
+        assert_eq!(doc["error"], "prometheus-unavailable", "{name}: {doc:#}");
+        assert!(doc.get("verdict").is_none(), "{name}: no verdict without data");
+        assert!(doc["message"].as_str().unwrap().contains(says), "{name}: {doc:#}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{name}: answered within the timeout");
+        let readyz = reqwest::get(format!("{}/readyz", service.url)).await.unwrap();
+        assert_eq!(readyz.status(), 503, "{name}: not ready");
+        let metrics = service.metrics().await;
+        assert!(metrics.contains(r#"vroute_analysis_requests_total{code="503",verdict="none"} 1"#), "{metrics}");
+        assert!(metrics.contains("vroute_analysis_prometheus_query_failures_total 1"), "{metrics}");
+    }
+    assert_eq!(reqwest::get(format!("{}/readyz", mesh.service.url)).await.unwrap().status(), 200);
+}
+
+/// A loopback proxy in front of Prometheus that counts range queries and holds each for `delay`.
+async fn counting_proxy(upstream: String, delay: Duration) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let (counter, client) = (count.clone(), reqwest::Client::new());
+    let app = axum::Router::new().fallback(move |uri: Uri| {
+        let (counter, client, upstream) = (counter.clone(), client.clone(), upstream.clone());
+        async move {
+            if uri.path() == "/api/v1/query_range" {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            tokio::time::sleep(delay).await;
+            let target = format!("{upstream}{}", uri.path_and_query().map_or("/", |p| p.as_str()));
+            match client.get(target).send().await {
+                Ok(r) => {
+                    let status = StatusCode::from_u16(r.status().as_u16()).unwrap();
+                    let content_type = r.headers().get("content-type").cloned();
+                    let mut response = (status, r.bytes().await.unwrap()).into_response();
+                    if let Some(value) = content_type {
+                        response.headers_mut().insert("content-type", value);
+                    }
+                    response
+                }
+                Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+            }
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, count)
+}
+
+#[tokio::test]
+async fn fifty_identical_concurrent_requests_cost_one_prometheus_query() {
+    let mesh = mesh().await;
+    let (proxy, count) = counting_proxy(mesh.prometheus.url.clone(), Duration::from_millis(500)).await;
+    let service = Service::start("coalesce", &proxy, &[]).await;
+    let url = format!("{}/v1/judge?{}", service.url, judge_query(&mesh.ns, "good", "&window=30m"));
+    let client = reqwest::Client::new();
+    let requests = (0..50).map(|_| async { answer(client.get(&url).send().await).await });
+    let answers: Vec<(u16, Value)> = futures::future::join_all(requests).await;
+    assert!(answers.iter().all(|(status, doc)| *status == 200 && doc == &answers[0].1), "identical answers");
+    assert_eq!(answers[0].1["verdict"], "pass");
+    assert_eq!(count.load(Ordering::SeqCst), 1, "50 identical concurrent requests, one Prometheus query");
+
+    // Within the cache TTL (5 s by default) the same question costs nothing; another question costs one query.
+    assert_eq!(service.get(&judge_query(&mesh.ns, "good", "&window=30m")).await.0, 200);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert_eq!(service.get(&judge_query(&mesh.ns, "good", "&window=30m&alpha=0.01")).await.0, 200);
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    let metrics = service.metrics().await;
+    assert!(metrics.contains(r#"vroute_analysis_answers_total{source="ran"} 2"#), "{metrics}");
+    assert!(metrics.contains(r#"vroute_analysis_requests_total{code="200",verdict="pass"} 52"#), "{metrics}");
+
+    // Without a cache, only concurrent requests share: one after another, each asks.
+    let (proxy, count) = counting_proxy(mesh.prometheus.url.clone(), Duration::ZERO).await;
+    let uncached = Service::start("uncached", &proxy, &["--cache-ttl", "0"]).await;
+    for _ in 0..2 {
+        assert_eq!(uncached.get(&judge_query(&mesh.ns, "good", "&window=30m")).await.0, 200);
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn sigterm_finishes_the_requests_in_flight_then_exits() {
+    let mesh = mesh().await;
+    let (proxy, _) = counting_proxy(mesh.prometheus.url.clone(), Duration::from_millis(1500)).await;
+    let mut service = Service::start("sigterm", &proxy, &[]).await;
+    let url = format!("{}/v1/judge?{}", service.url, judge_query(&mesh.ns, "good", "&window=30m"));
+    let in_flight = tokio::spawn(async move { answer(reqwest::get(url).await).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // SAFETY: signalling a child this test started.
+    unsafe { libc::kill(service.process.pid() as i32, libc::SIGTERM) };
+    let (status, doc) = in_flight.await.unwrap();
+    assert_eq!((status, doc["verdict"].as_str()), (200, Some("pass")), "{doc:#}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exited = loop {
+        match service.process.ensure_running() {
+            Err(exited) => break exited,
+            Ok(()) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            Ok(()) => panic!("still running 10 s after SIGTERM"),
+        }
+    };
+    assert!(exited.contains("exited (exit status: 0)"), "{exited}");
+}
+
+/// A CA, and a server certificate for 127.0.0.1 it signed (webpki refuses a self-signed CA as a server's own
+/// certificate). Returns (CA, certificate, key) paths.
+fn certificates(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").current_dir(dir).args(args).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(
+        &[&["req", "-x509"], &ec[..], &["-days", "1", "-subj", "/CN=test-ca", "-keyout", "ca.key", "-out", "ca.pem"]]
+            .concat(),
+    );
+    openssl(&[&["req"], &ec[..], &["-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "server.csr"]].concat());
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
+    (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"))
+}
+
+#[tokio::test]
+async fn https_with_a_certificate_and_key() {
+    let mesh = mesh().await;
+    let dir = env().work.join(format!("tls-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = certificates(&dir);
+    let root = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+    let client = reqwest::Client::builder().add_root_certificate(root).build().unwrap();
+    let args = ["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let service = Service::start_with("tls", &mesh.prometheus.url, &args, "https", client.clone()).await;
+    let url = format!("{}/v1/judge?{}", service.url, judge_query(&mesh.ns, "good", "&window=30m"));
+    let (status, doc) = answer(client.get(&url).send().await).await;
+    assert_eq!((status, doc["verdict"].as_str()), (200, Some("pass")), "{doc:#}");
+    let plain = reqwest::get(url.replace("https://", "http://")).await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success(), "no plain HTTP on the TLS port");
+}
+
+#[tokio::test]
+async fn rollout_name_finds_the_canary_start_and_an_unreachable_canary_fails() {
+    let mesh = mesh().await;
+    let env = env();
+    let ns = &mesh.ns;
+    let strategy = json!({"canary": {"steps": [{"setWeight": 50}, {"pause": {}}],
+                          "trafficRouting": {"istio": {"virtualService": {"name": "flaky"}}}}});
+    let status = json!({"currentPodHash": "7c9d5f8b6", "stableRS": "5d8f7c9b4", "currentStepIndex": 1,
+                        "canary": {"weights": {"canary": {"weight": 50, "podTemplateHash": "7c9d5f8b6"},
+                                               "stable": {"weight": 50, "podTemplateHash": "5d8f7c9b4"}}}});
+    let rollout = env.seed_rollout(ns, scenarios::rollout("flaky", strategy, false), status).await;
+    let uid = rollout["metadata"]["uid"].as_str().unwrap();
+    let replica_set = |name: &str, hash: &str, owner: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: {name}\n  labels: {{app: flaky, \
+             rollouts-pod-template-hash: {hash}}}\n  ownerReferences:\n  - {{apiVersion: argoproj.io/v1alpha1, kind: \
+             Rollout, name: {owner}, uid: {uid}}}\nspec:\n  replicas: 0\n  selector: {{matchLabels: {{app: flaky, \
+             rollouts-pod-template-hash: {hash}}}}}\n  template:\n    metadata: {{labels: {{app: flaky, \
+             rollouts-pod-template-hash: {hash}}}}}\n    spec: {{containers: [{{name: app, image: example/flaky}}]}}\n"
+        )
+    };
+    // Same hash label, another owner: must not be taken for the canary.
+    env.create_yaml(ns, &replica_set("decoy-7c9d5f8b6", "7c9d5f8b6", "decoy")).await;
+    let created = env.create_yaml(ns, &replica_set("flaky-7c9d5f8b6", "7c9d5f8b6", "flaky")).await;
+    let started = created[0].metadata.creation_timestamp.clone().unwrap().0;
+
+    // Just created: nothing to judge yet, and nothing asked of Prometheus.
+    let query = judge_query(ns, "flaky", "&rollout=flaky");
+    let (status, doc) = mesh.service.get(&query).await;
+    assert_eq!(status, 200, "{doc:#}");
+    assert_eq!(doc["reason"], "no-canary-traffic", "{doc:#}");
+    assert_eq!(doc["window"]["from"], "rollout");
+    assert_eq!(doc["window"]["start"], started.to_string(), "the canary ReplicaSet's creation");
+    assert_eq!(doc["window"]["rollout"]["replicaSet"], "flaky-7c9d5f8b6");
+    assert_eq!(doc["window"]["rollout"]["canaryWeight"], json!(0.5));
+    assert_eq!(doc["queries"], json!([]));
+
+    // Once a whole step has passed: routing sends the canary half the traffic, none reached it, and client
+    // proxies failed as many requests with 503 UH.
+    let ready_at = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs((started.as_second() + 62) as u64);
+    if let Ok(wait) = ready_at.duration_since(std::time::SystemTime::now()) {
+        tokio::time::sleep(wait).await;
+    }
+    let (status, doc) = mesh.service.get(&query).await;
+    assert_eq!(status, 200, "{doc:#}");
+    assert_eq!(
+        (doc["verdict"].as_str(), doc["reason"].as_str()),
+        (Some("fail"), Some("canary-unreachable")),
+        "{doc:#}"
+    );
+    assert!(doc["evidence"]["unroutableRequests"].as_u64().unwrap() >= 300, "{doc:#}");
+    assert_eq!(doc["queries"][1]["purpose"], "unroutable");
+
+    // The CLI reads the same Rollout with the user's kubeconfig.
+    let out = analyze(&["flaky", "-n", ns, "--rollout", "flaky", "--prometheus-url", &mesh.prometheus.url]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("fail: canary-unreachable\n"));
+
+    let (status, doc) = mesh.service.get(&judge_query(ns, "flaky", "&rollout=nosuch")).await;
+    assert_eq!((status, doc["field"].as_str()), (400, Some("rollout")), "{doc:#}");
+}
+
+fn analyze(args: &[&str]) -> Output {
+    env().vroute().arg("analyze").args(["--canary", "v2", "--baseline", "v1"]).args(args).output().unwrap()
+}
+
+#[tokio::test]
+async fn analyze_prints_the_evidence_and_exits_with_the_verdict() {
+    let mesh = mesh().await;
+    let (ns, url) = (mesh.ns.as_str(), mesh.prometheus.url.as_str());
+    let judged = |service: &str| analyze(&[service, "-n", ns, "--window", "30m", "--prometheus-url", url]);
+
+    let out = judged("good");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("pass: not-worse\ncanary error rate"), "{text}");
+    for expected in [
+        "ARM",
+        "95% INTERVAL",
+        "canary worse than 1.1x baseline",
+        ">= 20.0",
+        "30 step(s) of 60s",
+        "query (counts): sum by",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in\n{text}");
+    }
+    assert_eq!(judged("worse").status.code(), Some(1));
+    assert_eq!(judged("idle").status.code(), Some(3));
+
+    let json_out = analyze(&["good", "-n", ns, "--window", "30m", "--prometheus-url", url, "-o", "json"]);
+    let doc: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!((doc["verdict"].as_str(), doc["window"]["steps"].as_u64()), (Some("pass"), Some(30)));
+
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let out = analyze(&["good", "-n", ns, "--prometheus-url", &dead]);
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = analyze(&["good", "-n", ns, "--alpha", "2", "--prometheus-url", url]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--alpha: must be in (0, 0.5], got 2"), "{out:?}");
+}
