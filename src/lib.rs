@@ -11,6 +11,7 @@ pub mod edit;
 pub mod exit;
 pub mod judge;
 pub mod metrics;
+pub mod names;
 pub mod render;
 pub mod rollouts;
 pub mod routes;

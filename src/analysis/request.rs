@@ -2,10 +2,11 @@
 //! can change the shape of a query, and every refusal names the parameter.
 
 use super::error::RequestError;
-use super::grammar::{is_dns_label, is_dns_subdomain, is_label_value, parse_duration};
+use super::grammar::parse_duration;
 use super::input::RawParams;
 use crate::judge::Params;
 use crate::metrics::canary::{ArmLabel, Canary, Reporter};
+use crate::names::{is_dns_label, is_dns_subdomain, is_label_value};
 use jiff::Timestamp;
 
 /// The parameter names, as the HTTP contract spells them.

@@ -7,10 +7,10 @@
 //! plugin-manifest/rbac.yaml grants exactly these).
 
 use super::error::{AnalysisError, RequestError};
-use super::grammar::is_label_value;
 use super::window::{RolloutStart, Window};
 use crate::cluster::resources::Res;
 use crate::cluster::{Action, Cluster, ClusterError, rollouts};
+use crate::names::is_label_value;
 use crate::rollouts::Rollout;
 use crate::rollouts::progress::{WeightSource, desired_weights, max_traffic_weight};
 use jiff::Timestamp;

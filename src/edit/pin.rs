@@ -8,6 +8,7 @@
 
 use super::context::{Context, ObjectRef, Version};
 use super::{EditError, Outcome, Summary, object};
+use crate::names::is_dns_label;
 use serde_json::{Map, Value, json};
 
 /// `pin`'s change to the VirtualService; the subsets must already be in `ctx` (see [`add_subsets`]).
@@ -124,15 +125,6 @@ pub fn remove_subsets(dr: &Value, added: &[Value]) -> Outcome {
     new["spec"]["subsets"] = Value::Array(kept);
     let names: Vec<&str> = added.iter().filter_map(|s| s["name"].as_str()).collect();
     Outcome { object: Some(new), message: format!("removed subset(s) {} again", names.join(", ")) }
-}
-
-/// Istio requires subset names to be DNS labels.
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 #[cfg(test)]

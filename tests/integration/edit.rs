@@ -2,20 +2,16 @@
 //! (whose Istio CRD schemas validate every write): each safety rule with its message and exit code, dry runs,
 //! history, RBAC, and concurrent writers.
 
-use crate::support::cli::{fails, ok, stderr, vroute};
+use crate::support::cli::{fails, ok, once_rbac_settles, stderr, vroute};
+use crate::support::role_for;
 use crate::support::{env, scenarios};
-use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use kube::discovery::ApiResource;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-fn istio(kind: &str) -> ApiResource {
-    ApiResource::from_gvk(&GroupVersionKind::gvk("networking.istio.io", "v1", kind))
-}
-
 async fn api(ns: &str, kind: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(env().client().await, ns, &istio(kind))
+    env().istio(ns, kind).await
 }
 
 async fn get(ns: &str, kind: &str, name: &str) -> Value {
@@ -414,46 +410,18 @@ async fn a_route_a_rollout_manages_is_refused_and_its_neighbour_is_editable() {
 /// A Role with `vs_verbs` on VirtualServices and `dr_verbs` on DestinationRules (plus list on what the model
 /// reads), bound to ServiceAccount `user`.
 fn role_and_binding(user: &str, ns: &str, vs_verbs: &str, dr_verbs: &str) -> String {
-    format!(
-        r#"
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: {user}}}
-rules:
-- apiGroups: [networking.istio.io]
-  resources: [virtualservices]
-  verbs: {vs_verbs}
-- apiGroups: [networking.istio.io]
-  resources: [destinationrules]
-  verbs: {dr_verbs}
-- apiGroups: [""]
-  resources: [services, pods]
-  verbs: [list]
-- apiGroups: [argoproj.io]
-  resources: [rollouts]
-  verbs: [list]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: {user}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {user}}}
-subjects:
-- {{kind: ServiceAccount, name: {user}, namespace: {ns}}}
-"#
-    )
+    let rules = format!(
+        "- apiGroups: [networking.istio.io]\n  resources: [virtualservices]\n  verbs: {vs_verbs}\n\
+         - apiGroups: [networking.istio.io]\n  resources: [destinationrules]\n  verbs: {dr_verbs}\n\
+         - apiGroups: [\"\"]\n  resources: [services, pods]\n  verbs: [list]\n\
+         - apiGroups: [argoproj.io]\n  resources: [rollouts]\n  verbs: [list]"
+    );
+    role_for(ns, user, &rules)
 }
 
-/// RBAC is evaluated from an informer cache: a new binding takes a moment to apply. Runs `command` until its
-/// stderr no longer contains `denied` (at most 5 s).
+/// Runs `command` until its stderr no longer contains `denied` (the new binding is in effect).
 fn retry_while_rbac_settles(command: impl Fn() -> Output, denied: &str) -> Output {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let out = command();
-        if !stderr(&out).contains(denied) || Instant::now() > deadline {
-            return out;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    once_rbac_settles(command, |o| !stderr(o).contains(denied))
 }
 
 #[tokio::test]

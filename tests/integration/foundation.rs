@@ -58,24 +58,8 @@ async fn rbac_denies_a_user_without_a_role_until_one_is_bound() {
         other => panic!("expected 403 Forbidden, got {other:?}"),
     }
 
-    let rbac = format!(
-        r#"
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: vs-reader}}
-rules:
-- apiGroups: [networking.istio.io]
-  resources: [virtualservices]
-  verbs: [get, list]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: vs-reader}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: vs-reader}}
-subjects:
-- {{kind: ServiceAccount, name: viewer, namespace: {ns}}}
-"#
-    );
+    let rules = "- apiGroups: [networking.istio.io]\n  resources: [virtualservices]\n  verbs: [get, list]";
+    let rbac = crate::support::role_for(&ns, "viewer", rules);
     env.create_yaml(&ns, &rbac).await;
     // RBAC is evaluated from an informer cache: allow it a moment to see the new binding.
     let mut last = None;

@@ -5,13 +5,12 @@
 //! spec patch sent to `/status`, would be silently dropped by the API server. Then the plain VirtualService
 //! canary (no Rollout), and every documented error.
 
-use crate::support::cli::{fails, ok, stderr, stdout, vroute};
+use crate::support::cli::{fails, ok, once_rbac_settles, stderr, stdout, vroute};
+use crate::support::role_for;
 use crate::support::{env, scenarios};
-use kube::api::{Api, DynamicObject, GroupVersionKind};
-use kube::discovery::ApiResource;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const STABLE: &str = scenarios::STABLE_HASH;
@@ -372,8 +371,7 @@ async fn plain_canary(prefix: &str, w1: u32, w2: u32) -> String {
 }
 
 async fn virtual_service(ns: &str) -> Value {
-    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService"));
-    let api: Api<DynamicObject> = Api::namespaced_with(env().client().await, ns, &ar);
+    let api = env().istio(ns, "VirtualService").await;
     serde_json::to_value(api.get("reviews").await.unwrap()).unwrap()
 }
 
@@ -496,38 +494,13 @@ async fn a_missing_rollout_names_close_ones_and_a_missing_crd_says_so() {
     }
 }
 
-/// A Role granting `verbs` on `resources` of argoproj.io, bound to ServiceAccount `user`.
+/// A Role granting get/list/watch/patch on `resources` of argoproj.io, bound to ServiceAccount `user`.
 fn rollout_role(user: &str, ns: &str, resources: &str) -> String {
-    format!(
-        r#"
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: {user}}}
-rules:
-- apiGroups: [argoproj.io]
-  resources: {resources}
-  verbs: [get, list, watch, patch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: {user}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {user}}}
-subjects:
-- {{kind: ServiceAccount, name: {user}, namespace: {ns}}}
-"#
+    role_for(
+        ns,
+        user,
+        &format!("- apiGroups: [argoproj.io]\n  resources: {resources}\n  verbs: [get, list, watch, patch]"),
     )
-}
-
-/// RBAC is evaluated from an informer cache: a new binding takes a moment to apply.
-fn once_rbac_settles(command: impl Fn() -> Output, settled: impl Fn(&Output) -> bool) -> Output {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let out = command();
-        if settled(&out) || Instant::now() > deadline {
-            return out;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[tokio::test]

@@ -318,12 +318,7 @@ async fn a_rollout_canary_shows_owner_step_weights_and_drift() {
     let patch = json!({"spec": {"http": [{"name": "primary", "route": [
         {"destination": {"host": "reviews", "subset": "stable"}, "weight": 90},
         {"destination": {"host": "reviews", "subset": "canary"}, "weight": 10}]}]}});
-    let ar = kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
-        "networking.istio.io",
-        "v1",
-        "VirtualService",
-    ));
-    let vs: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(env.client().await, &ns, &ar);
+    let vs = env.istio(&ns, "VirtualService").await;
     vs.patch("reviews", &Default::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
     let doc = json_of(&run(&["status", "reviews", "-n", &ns, "-o", "json"]));
     let drift =
@@ -371,12 +366,7 @@ async fn watch_redraws_when_a_route_changes() {
     let patch = json!({"spec": {"http": [{"name": "primary", "route": [
         {"destination": {"host": "web", "subset": "v1"}, "weight": 50},
         {"destination": {"host": "web", "subset": "v2"}, "weight": 50}]}]}});
-    let ar = kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
-        "networking.istio.io",
-        "v1",
-        "VirtualService",
-    ));
-    let vs: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(env.client().await, &ns, &ar);
+    let vs = env.istio(&ns, "VirtualService").await;
     vs.patch("web", &Default::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let redrawn = loop {

@@ -2,6 +2,7 @@
 
 use super::env;
 use std::process::Output;
+use std::time::{Duration, Instant};
 
 /// `kubectl vroute ARGS...` through the real kubectl, against the shared test cluster.
 pub fn vroute(args: &[&str]) -> Output {
@@ -28,4 +29,17 @@ pub fn ok(out: &Output) -> String {
 pub fn fails(out: &Output, code: i32) -> String {
     assert_eq!(out.status.code(), Some(code), "stdout: {}\nstderr: {}", stdout(out), stderr(out));
     stderr(out)
+}
+
+/// RBAC is evaluated from an informer cache: a new binding takes a moment to apply. Runs `command` until
+/// `settled` accepts its output (at most 5 s) and returns the last output.
+pub fn once_rbac_settles(command: impl Fn() -> Output, settled: impl Fn(&Output) -> bool) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = command();
+        if settled(&out) || Instant::now() > deadline {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -165,6 +165,12 @@ impl TestEnv {
         cmd
     }
 
+    /// The `networking.istio.io/v1` API for `kind` (`VirtualService`, `DestinationRule`) in `ns`, as admin.
+    pub async fn istio(&self, ns: &str, kind: &str) -> Api<DynamicObject> {
+        let gvk = kube::api::GroupVersionKind::gvk("networking.istio.io", "v1", kind);
+        Api::namespaced_with(self.client().await, ns, &ApiResource::from_gvk(&gvk))
+    }
+
     /// Creates every object of a multi-document YAML text, in order, through the dynamic API.
     pub async fn create_yaml(&self, namespace: &str, yaml: &str) -> Vec<DynamicObject> {
         let client = self.client().await;
@@ -237,6 +243,17 @@ impl TestEnv {
         }
         Ok(())
     }
+}
+
+/// A Role with these `rules` (YAML list items, as under `rules:`) bound to ServiceAccount `user` of `ns`, both
+/// named after the user.
+pub fn role_for(ns: &str, user: &str, rules: &str) -> String {
+    format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: {user}}}\nrules:\n{rules}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {user}}}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {user}}}\n\
+         subjects:\n- {{kind: ServiceAccount, name: {user}, namespace: {ns}}}\n"
+    )
 }
 
 /// The directory holding the built `kubectl-vroute` (cargo sets the path for integration tests; the demo
