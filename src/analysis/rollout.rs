@@ -8,17 +8,15 @@
 
 use super::error::{AnalysisError, RequestError};
 use super::window::{RolloutStart, Window};
-use crate::cluster::resources::Res;
-use crate::cluster::{Action, Cluster, ClusterError, rollouts};
+use crate::cluster::resources::{REPLICA_SETS, list_with};
+use crate::cluster::{Cluster, ClusterError, rollouts};
 use crate::names::is_label_value;
 use crate::rollouts::Rollout;
 use crate::rollouts::progress::{WeightSource, desired_weights, max_traffic_weight};
 use jiff::Timestamp;
 use kube::api::ListParams;
-use kube::core::{ObjectList, Request};
 use serde::Deserialize;
 
-const REPLICA_SETS: Res = Res { group: "apps", version: "v1", plural: "replicasets" };
 const HASH_LABEL: &str = "rollouts-pod-template-hash";
 
 /// The window from the canary's start to `now`.
@@ -78,15 +76,7 @@ struct OwnerReference {
 
 async fn list_replica_sets(cluster: &Cluster, namespace: &str, hash: &str) -> Result<Vec<ReplicaSet>, AnalysisError> {
     let params = ListParams::default().labels(&format!("{HASH_LABEL}={hash}"));
-    let request = Request::new(REPLICA_SETS.url(Some(namespace)))
-        .list(&params)
-        .map_err(|e| ClusterError::Config(e.to_string()))?;
-    let rbac = REPLICA_SETS.rbac_name();
-    let action = Action { verb: "list", resource: &rbac, namespace: Some(namespace) };
-    match cluster.client.request::<ObjectList<ReplicaSet>>(request).await {
-        Ok(list) => Ok(list.items),
-        Err(e) => Err(action.error(&cluster.server, e).into()),
-    }
+    Ok(list_with(cluster, REPLICA_SETS, Some(namespace), &params).await?)
 }
 
 /// The ReplicaSet the Rollout owns (another Rollout's pods could carry the same hash label: same template).

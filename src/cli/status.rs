@@ -77,9 +77,7 @@ pub(super) async fn load(
             report.services.iter().flat_map(|s| s.versions.iter().map(|v| v.host.as_str())).collect();
         hosts.sort_unstable();
         hosts.dedup();
-        let hosts: Vec<String> = hosts.into_iter().map(str::to_string).collect();
-        let host_refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
-        match crate::metrics::status::observe(prom, &host_refs).await {
+        match crate::metrics::status::observe(prom, &hosts).await {
             Ok(seen) => routes::traffic::attach(
                 &mut report,
                 &seen.rates,

@@ -24,6 +24,7 @@ pub const fn destination_rules(version: &'static str) -> Res {
 }
 pub const SERVICES: Res = Res { group: "", version: "v1", plural: "services" };
 pub const PODS: Res = Res { group: "", version: "v1", plural: "pods" };
+pub const REPLICA_SETS: Res = Res { group: "apps", version: "v1", plural: "replicasets" };
 pub const ROLLOUTS: Res = Res { group: "argoproj.io", version: "v1alpha1", plural: "rollouts" };
 
 impl Res {
@@ -53,11 +54,19 @@ pub async fn list<T: DeserializeOwned + Clone>(
     res: Res,
     namespace: Option<&str>,
 ) -> Result<Vec<T>, ClusterError> {
+    list_with(cluster, res, namespace, &ListParams::default()).await
+}
+
+/// [`list`] with list parameters (a label selector, say).
+pub async fn list_with<T: DeserializeOwned + Clone>(
+    cluster: &Cluster,
+    res: Res,
+    namespace: Option<&str>,
+    params: &ListParams,
+) -> Result<Vec<T>, ClusterError> {
     let rbac = res.rbac_name();
     let action = Action { verb: "list", resource: &rbac, namespace };
-    let request = Request::new(res.url(namespace))
-        .list(&ListParams::default())
-        .map_err(|e| ClusterError::Config(e.to_string()))?;
+    let request = Request::new(res.url(namespace)).list(params).map_err(|e| ClusterError::Config(e.to_string()))?;
     match cluster.client.request::<ObjectList<T>>(request).await {
         Ok(list) => Ok(list.items),
         Err(e) => Err(action.error(&cluster.server, e)),

@@ -8,7 +8,7 @@ use super::{Action, Cluster, ClusterError};
 use crate::rollouts::{Endpoint, Patch};
 use futures::{Stream, StreamExt};
 use kube::api::{Api, DynamicObject, GetParams, GroupVersionKind, ListParams, PatchParams};
-use kube::core::{ObjectList, Request};
+use kube::core::Request;
 use kube::discovery::ApiResource;
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Map, Value};
@@ -161,12 +161,7 @@ fn action<'a>(verb: &'a str, namespace: &'a str) -> Action<'a> {
 }
 
 async fn list(cluster: &Cluster, namespace: &str, params: &ListParams) -> Result<Vec<Value>, ClusterError> {
-    let request =
-        Request::new(ROLLOUTS.url(Some(namespace))).list(params).map_err(|e| ClusterError::Config(e.to_string()))?;
-    match cluster.client.request::<ObjectList<Value>>(request).await {
-        Ok(list) => Ok(list.items),
-        Err(e) => Err(action("list", namespace).error(&cluster.server, e)),
-    }
+    super::resources::list_with(cluster, ROLLOUTS, Some(namespace), params).await
 }
 
 #[cfg(test)]
