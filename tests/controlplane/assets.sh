@@ -35,6 +35,37 @@ tmp="$out.tmp.$$"
 rm -rf "$tmp" && mkdir -p "$tmp/bin" "$tmp/crds/istio" "$tmp/crds/argo-rollouts"
 trap 'rm -rf "$tmp"' EXIT
 
+# Waits for the build (pid $1, log $2) and reports its progress on stderr: on a terminal one line redrawn every
+# second, otherwise a line every 30 s (CI logs). Returns the build's exit status.
+report_progress() {
+  local pid=$1 log=$2 start=$SECONDS next=30 total="" downloaded compiled elapsed line
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    downloaded=$(grep -c '^go: downloading' "$log" || true)
+    compiled=$(grep -vc '^go: \|^#' "$log" || true)
+    # Once compiling starts, every module is on disk and listing the build's packages is quick: an upper
+    # bound (packages already in Go's build cache are not compiled again).
+    if [[ -z $total && $compiled -gt 0 ]]; then total=$(cd "$here" && go list -deps tool 2>/dev/null | wc -l); fi
+    elapsed=$((SECONDS - start))
+    if ((compiled == 0 && downloaded == 0)); then
+      line="loading packages"
+    elif ((compiled == 0)); then
+      line="downloading Go modules: $downloaded"
+    else
+      line="compiled $compiled of at most $total packages"
+    fi
+    line=$(printf 'controlplane: %s, %dm%02ds' "$line" $((elapsed / 60)) $((elapsed % 60)))
+    if [[ -t 2 ]]; then
+      printf '\r\033[K%s' "$line" >&2
+    elif ((elapsed >= next)); then
+      echo "$line" >&2
+      next=$((next + 30))
+    fi
+  done
+  if [[ -t 2 ]]; then printf '\n' >&2; fi
+  wait "$pid"
+}
+
 module_dir() { (cd "$here" && go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'); }
 
 istio_dir=$(module_dir "istio.io/api@$ISTIO_API_VERSION")
@@ -58,9 +89,15 @@ else
     ldflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  # -p bounds parallel compiles, which bounds peak memory on a small machine.
+  # -p bounds parallel compiles, which bounds peak memory on a small machine. -v names each package as it is
+  # compiled, which is what the progress report counts.
   (cd "$here" && CGO_ENABLED=0 GOBIN="$tmp/bin" \
-    go install -p "${VROUTE_GO_BUILD_PARALLELISM:-2}" -ldflags "$ldflags" tool)
+    go install -v -p "${VROUTE_GO_BUILD_PARALLELISM:-2}" -ldflags "$ldflags" tool) 2>"$tmp/build.log" &
+  if ! report_progress $! "$tmp/build.log"; then
+    tail -n 40 "$tmp/build.log" >&2
+    echo "controlplane: the build failed (log above)" >&2
+    exit 1
+  fi
   # `go install` names a binary after its package path, and etcd's main package is go.etcd.io/etcd/server/v3.
   mv "$tmp/bin/server" "$tmp/bin/etcd"
 fi
