@@ -7,44 +7,64 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::time::Duration;
-use support::exporter::{Exporter, Flow, backfill};
-use support::{IstioEdge, Prometheus, env};
+use std::future::Future;
+use std::time::{Duration, Instant};
+use support::exporter::{Exporter, backfill, chain_traffic};
+use support::{Prometheus, env};
 
 const NAMESPACE: &str = "shop";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let once = std::env::args().any(|a| a == "--once");
-    eprintln!("demo: starting a local control plane and Prometheus (first run builds them: ~5 min)...");
-    let env = env();
     let ns = NAMESPACE;
-    env.create_yaml("", &format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n")).await;
-    env.seed_chain(ns, false).await;
+    let started = Instant::now();
+    let env = step(1, "local control plane: kube-apiserver + etcd with the Istio and Argo Rollouts CRDs", async {
+        eprintln!("      (the first run builds them from the Go module proxy: about 5 min on 2 cores)");
+        env()
+    })
+    .await;
+    step(2, &format!("namespace {ns}: the chain a -> b -> c, v1 and v2 of each, 6 pods"), async {
+        env.create_yaml("", &format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n")).await;
+        env.seed_chain(ns, false).await;
+    })
+    .await;
 
     // Ten minutes of history (backfilled), then live scrapes of counters that carry on from it: rates over
     // the last five minutes are meaningful from the first second.
     const HISTORY: i64 = 600;
-    let flows = traffic(ns);
-    let exporter =
-        Exporter::start(flows.clone(), Duration::from_secs(HISTORY as u64)).await.expect("start the metrics exporter");
-    let target = exporter.addr.to_string();
-    let history = backfill(&flows, jiff::Timestamp::now().as_second(), HISTORY, 15, &target);
-    let prom = Prometheus::start(&env.work.join("demo-prometheus"), Some(&history), &[target])
-        .await
-        .expect("start Prometheus");
-    // Two scrapes make a rate; wait until Prometheus has them.
-    let probe = format!("sum(rate(istio_requests_total{{destination_service_namespace=\"{ns}\"}}[5m]))");
-    for _ in 0..60 {
-        if prom
-            .query(&probe, jiff::Timestamp::now().as_second())
+    let flows = chain_traffic(ns);
+    let (_exporter, prom) = step(3, "Prometheus with 10 minutes of Istio request metrics, then live scrapes", async {
+        let exporter = Exporter::start(flows.clone(), Duration::from_secs(HISTORY as u64))
             .await
-            .is_ok_and(|r| r.as_array().is_some_and(|a| !a.is_empty()))
-        {
-            break;
+            .expect("start the metrics exporter");
+        let target = exporter.addr.to_string();
+        let history = backfill(&flows, jiff::Timestamp::now().as_second(), HISTORY, 15, &target);
+        let prom = Prometheus::start(&env.work.join("demo-prometheus"), Some(&history), &[target])
+            .await
+            .expect("start Prometheus");
+        (exporter, prom)
+    })
+    .await;
+    step(4, "waiting for Prometheus to answer with live rates", async {
+        // Two scrapes make a rate; wait until Prometheus has them (bounded: 30 s).
+        let probe = format!("sum(rate(istio_requests_total{{destination_service_namespace=\"{ns}\"}}[5m]))");
+        for _ in 0..60 {
+            if prom
+                .query(&probe, jiff::Timestamp::now().as_second())
+                .await
+                .is_ok_and(|r| r.as_array().is_some_and(|a| !a.is_empty()))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    })
+    .await;
+    eprintln!(
+        "demo: ready in {:.1} s; running kubectl vroute status through kubectl\n",
+        started.elapsed().as_secs_f64()
+    );
 
     let plugin_dir = support::plugin_dir();
     let status = env
@@ -69,16 +89,12 @@ async fn main() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Steady traffic through the chain: 20 rps per version at the entry, each version calling the same
-/// version downstream, and 1% of 503s from c v2.
-fn traffic(ns: &str) -> Vec<Flow> {
-    let mut flows = Vec::new();
-    for v in ["v1", "v2"] {
-        let hops = [("istio-ingressgateway", "unknown", "a"), ("a", v, "b"), ("b", v, "c")];
-        for (src, src_v, dst) in hops {
-            flows.push(Flow { edge: IstioEdge::new(ns, src, src_v, dst, v), per_second: 20.0 });
-        }
-    }
-    flows.push(Flow { edge: IstioEdge::new(ns, "b", "v2", "c", "v2").code(503), per_second: 0.2 });
-    flows
+/// Runs one start-up step between a numbered "what" line and the time it took, so a slow first run shows
+/// where it is.
+async fn step<T>(n: u8, what: &str, work: impl Future<Output = T>) -> T {
+    eprintln!("demo: [{n}/4] {what}");
+    let started = Instant::now();
+    let value = work.await;
+    eprintln!("      done in {:.1} s", started.elapsed().as_secs_f64());
+    value
 }

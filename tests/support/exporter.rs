@@ -60,6 +60,20 @@ pub fn backfill(flows: &[Flow], now: i64, history: i64, step: i64, target: &str)
     out
 }
 
+/// Steady traffic through the chain of [`super::scenarios::chain`]: 20 rps per version at the entry, each version calling the same
+/// version downstream, and 1% of 503s from c v2.
+pub fn chain_traffic(ns: &str) -> Vec<Flow> {
+    let mut flows = Vec::new();
+    for v in ["v1", "v2"] {
+        let hops = [("istio-ingressgateway", "unknown", "a"), ("a", v, "b"), ("b", v, "c")];
+        for (src, src_v, dst) in hops {
+            flows.push(Flow { edge: IstioEdge::new(ns, src, src_v, dst, v), per_second: 20.0 });
+        }
+    }
+    flows.push(Flow { edge: IstioEdge::new(ns, "b", "v2", "c", "v2").code(503), per_second: 0.2 });
+    flows
+}
+
 fn render(flows: &[Flow], elapsed: f64) -> String {
     let mut out = String::from("# TYPE istio_requests_total counter\n");
     for f in flows {

@@ -88,7 +88,7 @@ impl TestEnv {
             bare: Default::default(),
         };
         env.install_crds(&assets.join("crds")).await?;
-        eprintln!("integration: control plane with Istio and Argo Rollouts CRDs ready in {:?}", started.elapsed());
+        eprintln!("integration: control plane with Istio and Argo Rollouts CRDs ready in {:.1?}", started.elapsed());
         Ok(env)
     }
 
