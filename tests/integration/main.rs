@@ -8,5 +8,6 @@ mod analysis;
 mod edit;
 mod foundation;
 mod promote;
+mod readme;
 mod ship;
 mod status;
