@@ -193,7 +193,39 @@ fn the_release_script_packages_the_plugin_and_renders_a_valid_krew_manifest() {
         .status()
         .unwrap();
     assert!(status.success());
-    check_krew_manifest(&out.path().join("vroute.yaml"), Some(out.path()));
+    let manifest = out.path().join("vroute.yaml");
+    check_krew_manifest(&manifest, Some(out.path()));
+    // The release workflow's last job renders the manifest from the archives the platform jobs built.
+    let built = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::remove_file(&manifest).unwrap();
+    let status = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/krew/release.sh"))
+        .args(["--no-build", "--out"])
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), built);
     // The committed manifest follows the same rules (its archives are the release's).
     check_krew_manifest(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/krew/vroute.yaml")), None);
+}
+
+#[test]
+fn the_release_workflow_builds_every_platform_the_krew_template_lists() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let template = std::fs::read_to_string(root.join("krew/.krew.yaml")).unwrap();
+    let listed: std::collections::BTreeSet<String> = template
+        .lines()
+        .filter_map(|l| l.split("{{ .TagName }}_").nth(1))
+        .map(|rest| rest.split(".tar.gz").next().unwrap().to_string())
+        .collect();
+    let workflow = std::fs::read_to_string(root.join(".github/workflows/release.yml")).unwrap();
+    let workflow: serde_json::Value = serde_saphyr::from_str(&workflow).unwrap();
+    let built: std::collections::BTreeSet<String> = workflow["jobs"]["archive"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["platform"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    assert_eq!(built, listed, "release.yml's matrix and krew/.krew.yaml's platforms differ");
 }
