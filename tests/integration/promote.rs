@@ -355,6 +355,36 @@ async fn wait_exits_2_on_timeout_and_0_on_a_pause_when_asked() {
     }
 }
 
+#[tokio::test]
+async fn wait_on_a_terminal_shows_the_time_the_step_and_a_live_status_line() {
+    let (ns, _) = seeded("wait-tty", canary_steps(), false, at_pause_step()).await;
+    // `script` gives the command a real pseudo-terminal, as a user's shell would.
+    let command = format!("kubectl vroute wait reviews --timeout 3s -n {ns}");
+    let path = format!("{}:{}", crate::support::plugin_dir().display(), std::env::var("PATH").unwrap());
+    let kubectl_dir = env().kubectl.parent().map(|d| d.display().to_string()).unwrap_or_default();
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("PATH", format!("{kubectl_dir}:{path}"))
+        .env("KUBECONFIG", &env().kubeconfig)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    // The phase line carries the time and the step (and the canary weight, which this Rollout has not set)...
+    let line = screen.split(['\r', '\n']).find(|l| l.contains("Paused - CanaryPauseStep")).unwrap_or_default();
+    let (time, rest) = line.trim_start_matches("\x1b[K").split_once("  ").unwrap_or_default();
+    assert!(time.len() == 8 && time.as_bytes()[2] == b':', "{screen:?}");
+    assert_eq!(rest, "Paused - CanaryPauseStep  (step 1/5)", "{screen:?}");
+    // ... and under it a status line counts the wait down, every second, erased before the timeout message.
+    let redraws: Vec<&str> = screen.split("\r\x1b[K  waiting ").skip(1).collect();
+    assert!(redraws.len() >= 2, "{screen:?}");
+    for redraw in redraws {
+        let (waited, rest) = redraw.split_once("s for Healthy (").unwrap_or_default();
+        assert!(waited.parse::<u64>().is_ok_and(|s| s <= 3) && rest.contains("s left)"), "{screen:?}");
+    }
+    assert!(screen.contains("\r\x1b[Kerror: timed out after 3s"), "{screen:?}");
+}
+
 /// Service `reviews` with subsets v1 and v2 (one Ready pod each) and a VirtualService splitting route `primary`
 /// `w1`/`w2` between them, as a team running canaries without Argo would have it.
 async fn plain_canary(prefix: &str, w1: u32, w2: u32) -> String {

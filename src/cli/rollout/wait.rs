@@ -4,7 +4,9 @@
 //!
 //! Progress: one line each time what would be printed changes. Piped, the line is upstream's `kubectl argo
 //! rollouts status` line (`Paused - CanaryPauseStep`), so scripts can compare the two; on a terminal it also
-//! carries the time, the step and the canary weight, with the phase in colour unless `NO_COLOR` is set.
+//! carries the time, the step and the canary weight, with the phase in colour unless `NO_COLOR` is set, and
+//! below the last line a status line redrawn every second (time waited, time left), so a long pause visibly
+//! still waits.
 
 use crate::cli::common::{KubeArgs, parse_duration};
 use crate::cli::{CliError, print, stdout_is_tty};
@@ -16,7 +18,7 @@ use crate::rollouts::{Phase, PhaseStatus, Rollout, WaitDecision, WaitTarget, pha
 use clap::Args;
 use futures::StreamExt;
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// `kubectl vroute wait reviews --for healthy --timeout 10m`
 #[derive(Args, Debug)]
@@ -65,8 +67,11 @@ impl From<Goal> for WaitTarget {
 pub async fn run(kube: &KubeArgs, args: WaitArgs) -> Result<Exit, CliError> {
     let cluster = kube.connect(true).await?;
     let tty = stdout_is_tty();
-    let mut progress = Progress { tty, color: render::use_color(tty), printed: None, phase: None };
-    match tokio::time::timeout(args.timeout, watch(&cluster, &args, &mut progress)).await {
+    let mut progress =
+        Progress { tty, color: render::use_color(tty), printed: None, phase: None, started: Instant::now() };
+    let outcome = tokio::time::timeout(args.timeout, watch(&cluster, &args, &mut progress)).await;
+    progress.clear_status()?;
+    match outcome {
         Ok(outcome) => outcome,
         Err(_) => {
             let now = progress.phase.map(|p| format!(" (it is {})", p.line())).unwrap_or_default();
@@ -90,7 +95,16 @@ async fn watch(cluster: &Cluster, args: &WaitArgs, progress: &mut Progress) -> R
         return Ok(exit);
     }
     let mut changes = rollouts::watch(cluster, ns, &args.rollout).boxed();
-    while let Some(change) = changes.next().await {
+    let mut second = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let change = tokio::select! {
+            change = changes.next() => change,
+            _ = second.tick(), if progress.tty => {
+                progress.status(args)?;
+                continue;
+            }
+        };
+        let Some(change) = change else { break };
         let Some(rollout) = change? else {
             return Err(ClusterError::NotFound {
                 what: format!("Rollout {:?} (deleted while waiting)", args.rollout),
@@ -116,6 +130,7 @@ struct Progress {
     printed: Option<String>,
     /// The last phase seen, for the timeout message.
     phase: Option<PhaseStatus>,
+    started: Instant,
 }
 
 impl Progress {
@@ -142,6 +157,18 @@ impl Progress {
         })
     }
 
+    /// Terminal only: `  waiting 1m05s for Healthy (3m55s left)` in place of the previous status line.
+    fn status(&self, args: &WaitArgs) -> Result<(), CliError> {
+        let waited = self.started.elapsed();
+        // Rounded up: "0s left" would read as already timed out.
+        let left = Duration::from_secs(args.timeout.saturating_sub(waited).as_secs_f64().ceil() as u64);
+        print(&format!("{CLEAR_LINE}  waiting {} for {} ({} left)", minutes(waited), args.goal.phase(), minutes(left)))
+    }
+
+    fn clear_status(&self) -> Result<(), CliError> {
+        if self.tty { print(CLEAR_LINE) } else { Ok(()) }
+    }
+
     fn decorate(&self, line: &str, phase: &Phase) -> String {
         if !self.tty {
             return format!("{line}\n");
@@ -155,10 +182,19 @@ impl Progress {
         };
         let name = phase.as_str();
         match line.strip_prefix(name) {
-            Some(rest) if self.color => format!("{time}  \x1b[{colour}m{name}\x1b[0m{rest}\n"),
-            _ => format!("{time}  {line}\n"),
+            Some(rest) if self.color => format!("{CLEAR_LINE}{time}  \x1b[{colour}m{name}\x1b[0m{rest}\n"),
+            _ => format!("{CLEAR_LINE}{time}  {line}\n"),
         }
     }
+}
+
+/// Back to the start of the line and erase it (a terminal's status line).
+const CLEAR_LINE: &str = "\r\x1b[K";
+
+/// `1m05s`, whole seconds.
+fn minutes(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{s}s") }
 }
 
 /// `Paused - CanaryPauseStep  (step 1/2, canary 20%)`.
