@@ -25,7 +25,12 @@ pub enum PromError {
 #[derive(Clone)]
 enum Backend {
     Direct(prometheus_http_query::Client),
-    ApiProxy { cluster: Cluster, path: String },
+    /// `namespace` is Prometheus's, named when the proxy is forbidden.
+    ApiProxy {
+        cluster: Cluster,
+        path: String,
+        namespace: String,
+    },
 }
 
 #[derive(Clone)]
@@ -60,7 +65,7 @@ impl Prom {
         let path = format!("/api/v1/namespaces/{ns}/services/{name}:{port}/proxy");
         Ok(Self {
             url: format!("{}{path}", cluster.server),
-            backend: Backend::ApiProxy { cluster: cluster.clone(), path },
+            backend: Backend::ApiProxy { cluster: cluster.clone(), path, namespace: ns.to_string() },
             timeout,
         })
     }
@@ -76,10 +81,10 @@ impl Prom {
                     }
                     q.get().await.map(|r| r.into_inner().0).map_err(|e| self.classify(e))
                 }
-                Backend::ApiProxy { cluster, path } => {
+                Backend::ApiProxy { cluster, path, namespace } => {
                     let mut params = vec![("query", query.to_string())];
                     params.extend(time.map(|t| ("time", t.to_string())));
-                    self.via_proxy(cluster, &format!("{path}/api/v1/query"), &params).await
+                    self.via_proxy(cluster, namespace, &format!("{path}/api/v1/query"), &params).await
                 }
             }
         };
@@ -100,7 +105,7 @@ impl Prom {
                     .await
                     .map(|r| r.into_inner().0)
                     .map_err(|e| self.classify(e)),
-                Backend::ApiProxy { cluster, path } => {
+                Backend::ApiProxy { cluster, path, namespace } => {
                     let params = [
                         ("query", query.to_string()),
                         ("start", start.to_string()),
@@ -108,7 +113,7 @@ impl Prom {
                         ("step", step.to_string()),
                         ("timeout", format!("{}ms", self.timeout.as_millis())),
                     ];
-                    self.via_proxy(cluster, &format!("{path}/api/v1/query_range"), &params).await
+                    self.via_proxy(cluster, namespace, &format!("{path}/api/v1/query_range"), &params).await
                 }
             }
         };
@@ -117,15 +122,35 @@ impl Prom {
             .map_err(|_| PromError::Timeout { url: self.url.clone(), timeout: self.timeout })?
     }
 
-    async fn via_proxy(&self, cluster: &Cluster, path: &str, params: &[(&str, String)]) -> Result<Data, PromError> {
+    async fn via_proxy(
+        &self,
+        cluster: &Cluster,
+        namespace: &str,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<Data, PromError> {
         let query: String = params.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
         let request = http::Request::get(format!("{path}?{query}"))
             .body(Vec::new())
             .map_err(|e| PromError::Query { url: self.url.clone(), reason: e.to_string() })?;
         let text = cluster.client.request_text(request).await.map_err(|e| match e {
+            // Prometheus's own 400/422 (a bad query) come back through the proxy unchanged.
             kube::Error::Api(s) if s.code == 400 || s.code == 422 => {
                 PromError::Query { url: self.url.clone(), reason: s.message }
             }
+            kube::Error::Api(s) if s.code == 401 || s.code == 403 => PromError::Unreachable {
+                url: self.url.clone(),
+                reason: format!(
+                    "forbidden: {}. Reading Prometheus through the API server needs `get` on `services/proxy` in \
+                     namespace \"{namespace}\" (or use --prometheus-url)",
+                    s.message
+                ),
+            },
+            // The proxy's own answers: no such Service or port, no endpoints (Prometheus down), a dial failure.
+            kube::Error::Api(s) => PromError::Unreachable {
+                url: self.url.clone(),
+                reason: format!("the API server's service proxy answered {}: {}", s.code, s.message),
+            },
             other => PromError::Unreachable { url: self.url.clone(), reason: other.to_string() },
         })?;
         parse_body(&text).map_err(|reason| PromError::Garbage { url: self.url.clone(), reason })

@@ -380,3 +380,48 @@ async fn watch_redraws_when_a_route_changes() {
     let _ = child.wait();
     assert_eq!(weights(&service(&redrawn, "web.")["routes"][0]), vec![("v1".into(), 50.0), ("v2".into(), 50.0)]);
 }
+
+/// `--prometheus-service` through the real API server's service proxy. The proxy cannot reach a Prometheus here
+/// (it refuses loopback endpoints, and tests only ever talk to loopback), so what is checked is that the request
+/// takes the proxy's real path and that each of its answers becomes a clear message: Prometheus down (no
+/// endpoints), a wrong Service name, and a user without `services/proxy`.
+#[tokio::test]
+async fn prometheus_through_the_api_server_names_what_the_proxy_answered() {
+    let env = env();
+    let ns = env.namespace("promsvc").await;
+    env.seed_chain(&ns, false).await;
+    let down = "apiVersion: v1\nkind: Service\nmetadata: {name: prometheus}\nspec:\n  ports: [{name: web, port: 9090}]\n\
+                ---\napiVersion: v1\nkind: Endpoints\nmetadata: {name: prometheus}\n";
+    env.create_yaml(&ns, down).await;
+    let prometheus = format!("{ns}/prometheus:9090");
+
+    // status still shows the routes, and says why there are no traffic figures.
+    let doc = json_of(&run(&["status", "b", "-n", &ns, "-o", "json", "--prometheus-service", &prometheus]));
+    let finding = &doc["findings"][0];
+    assert_eq!(finding["code"], "VR116", "{doc:#}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(message.contains(&format!("/api/v1/namespaces/{ns}/services/prometheus:9090/proxy")), "{message}");
+    assert!(message.contains("service proxy answered 503: no endpoints available for service"), "{message}");
+    assert!(service(&doc, "b.")["versions"][0]["traffic"].is_null());
+
+    let analyze = |kubeconfig: &std::path::Path, service: &str| {
+        let args = ["analyze", "b", "-n", &ns, "--canary", "v2", "--baseline", "v1", "--prometheus-service", service];
+        env.vroute().env("KUBECONFIG", kubeconfig).args(args).output().unwrap()
+    };
+    let out = analyze(&env.kubeconfig, &prometheus);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains("503: no endpoints available for service \"prometheus\""), "{err}");
+    assert!(!err.contains("Status {"), "no debug dump: {err}");
+
+    let out = analyze(&env.kubeconfig, &format!("{ns}/nope:9090"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains("answered 404: services \"nope\" not found"), "{err}");
+
+    let (_, nobody) = env.restricted_user(&ns, "nobody").await;
+    let out = analyze(&nobody, &prometheus);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains(&format!("needs `get` on `services/proxy` in namespace \"{ns}\"")), "{err}");
+}
