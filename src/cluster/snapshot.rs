@@ -11,14 +11,28 @@ use crate::routes::{self, Snapshot};
 use futures::future::try_join_all;
 use serde::de::DeserializeOwned;
 
-pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &routes::Options) -> Result<Snapshot, ClusterError> {
+/// Which Rollouts to read: the namespaces in view (`status`), or every namespace when allowed (edits: a Rollout
+/// in another namespace may manage a route here, `virtualService: {name: vs.namespace}`, and an edit must not
+/// touch it; with namespace rights only, the namespace's Rollouts are all that can be known).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RolloutScope {
+    InView,
+    Everywhere,
+}
+
+pub async fn fetch(
+    cluster: &Cluster,
+    all_namespaces: bool,
+    rollout_scope: RolloutScope,
+    opts: &routes::Options,
+) -> Result<Snapshot, ClusterError> {
     let ns = (!all_namespaces).then_some(cluster.namespace.as_str());
     let (vs, dr, services, pods, rollouts) = tokio::join!(
         istio_list(cluster, resources::virtual_services, ns),
         istio_list(cluster, resources::destination_rules, ns),
         services_in(cluster, ns),
         list(cluster, PODS, ns),
-        optional_list(cluster, ROLLOUTS, ns),
+        optional_list(cluster, ROLLOUTS, ns, rollout_scope),
     );
     // Errors are reported in this fixed order (not whichever request failed first), so the same missing
     // permission always gives the same message.
@@ -98,7 +112,16 @@ async fn optional_list<T: DeserializeOwned + Clone>(
     cluster: &Cluster,
     res: Res,
     ns: Option<&str>,
+    scope: RolloutScope,
 ) -> Result<Listed<T>, ClusterError> {
+    if scope == RolloutScope::Everywhere && ns.is_some() {
+        match list(cluster, res, None).await {
+            Ok(items) => return Ok((items, None)),
+            Err(ClusterError::NotFound { .. }) => return Ok((Vec::new(), None)),
+            Err(ClusterError::Forbidden { .. }) => {} // namespace rights only: the namespace's list below
+            Err(e) => return Err(e),
+        }
+    }
     match list(cluster, res, ns).await {
         Ok(items) => Ok((items, None)),
         Err(ClusterError::NotFound { .. }) => Ok((Vec::new(), None)),

@@ -32,8 +32,10 @@ pub enum EditError {
 
     #[error(
         "{route} of {vs} is managed by Rollout {rollout} ({why}): its controller rewrites this route on every \
-         reconcile and would revert the edit within seconds. Use `kubectl vroute promote {name}` or \
-         `kubectl vroute abort {name}` instead; the other routes of the VirtualService can still be edited",
+         reconcile and would revert the edit within seconds. Use `kubectl vroute promote {name} -n {namespace}` or \
+         `kubectl vroute abort {name} -n {namespace}` instead; the other routes of the VirtualService can still be \
+         edited",
+        namespace = rollout.split_once('/').map_or("", |(ns, _)| ns),
         name = rollout.rsplit('/').next().unwrap_or(rollout)
     )]
     ManagedByRollout { vs: String, route: String, rollout: String, why: &'static str },

@@ -241,7 +241,10 @@ mod tests {
         assert!(
             text.starts_with("route \"primary\" of VirtualService prod/reviews is managed by Rollout prod/reviews")
         );
-        assert!(text.contains("Use `kubectl vroute promote reviews` or `kubectl vroute abort reviews`"), "{text}");
+        assert!(
+            text.contains("Use `kubectl vroute promote reviews -n prod` or `kubectl vroute abort reviews -n prod`"),
+            "{text}"
+        );
         let mirror = Edit { intent: Intent::Mirror { route: Some("primary".into()), to: None }, force: false };
         assert!(matches!(apply(&mirror, &obj, &ctx), Err(EditError::ManagedByRollout { .. })));
 

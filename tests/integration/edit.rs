@@ -394,7 +394,9 @@ async fn a_route_a_rollout_manages_is_refused_and_its_neighbour_is_editable() {
             format!("error: route \"primary\" of VirtualService {ns}/reviews is managed by Rollout {ns}/reviews");
         assert!(err.starts_with(&refusal), "{err}");
         assert!(
-            err.contains("Use `kubectl vroute promote reviews` or `kubectl vroute abort reviews` instead"),
+            err.contains(&format!(
+                "Use `kubectl vroute promote reviews -n {ns}` or `kubectl vroute abort reviews -n {ns}` instead"
+            )),
             "{err}"
         );
     }
@@ -405,6 +407,28 @@ async fn a_route_a_rollout_manages_is_refused_and_its_neighbour_is_editable() {
     assert!(out.ends_with("route \"testers\" now stable 90%, canary 10%\n"), "{out}");
     let vs = get(&ns, "VirtualService", "reviews").await;
     assert_eq!(split(&vs, "primary"), pairs(&[("stable", 80), ("canary", 20)]), "the Rollout's route is untouched");
+}
+
+#[tokio::test]
+async fn a_rollout_in_another_namespace_that_manages_the_route_is_respected() {
+    let env = env();
+    let (routes, release) = (env.namespace("routes").await, env.namespace("release").await);
+    env.seed_canary_rollout(&routes, "reviews", 80, 20).await;
+    // The Rollout lives in another namespace and names the VirtualService `reviews.<namespace>`, as Argo
+    // Rollouts allows.
+    let deleted = env.kubectl().args(["delete", "rollout", "reviews", "-n", &routes]).output().unwrap();
+    assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
+    let yaml = scenarios::canary_rollout("reviews", 80, 20);
+    let rollout = yaml.rsplit("---").next().unwrap();
+    let rollout =
+        rollout.replace("virtualService: {name: reviews,", &format!("virtualService: {{name: reviews.{routes},"));
+    env.create_yaml(&release, &rollout).await;
+
+    let err = fails(&vroute(&["set-weight", "reviews", "stable=50", "canary=50", "-n", &routes]), 7);
+    assert!(err.contains(&format!("VirtualService {routes}/reviews is managed by Rollout {release}/reviews")), "{err}");
+    assert!(err.contains(&format!("`kubectl vroute promote reviews -n {release}`")), "{err}");
+    let vs = get(&routes, "VirtualService", "reviews").await;
+    assert_eq!(split(&vs, "primary"), pairs(&[("stable", 80), ("canary", 20)]), "nothing written");
 }
 
 /// A Role with `vs_verbs` on VirtualServices and `dr_verbs` on DestinationRules (plus list on what the model
