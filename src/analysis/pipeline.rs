@@ -10,7 +10,7 @@ use super::error::AnalysisError;
 use super::request::{Period, Request};
 use super::rollout;
 use super::window::Window;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, ClusterError};
 use crate::judge::{JudgeError, Observations, Reachability, judge};
 use crate::metrics::canary::single_value;
 use crate::metrics::{Prom, PromError};
@@ -28,6 +28,9 @@ pub struct Sources {
     pub prometheus: Prom,
     /// The cluster, for `rollout=NAME`; `Err` says why there is none.
     pub cluster: Result<Cluster, String>,
+    /// A bound on the whole `rollout=NAME` lookup (two API reads), so that it and the Prometheus query fit the
+    /// caller's own deadline together (the service: Argo's 10 s); `None`: only the per-request timeout.
+    pub rollout_lookup_limit: Option<Duration>,
     pub on_query: Option<QueryHook>,
 }
 
@@ -72,7 +75,16 @@ async fn window(request: &Request, sources: &Sources, now: Timestamp) -> Result<
         Period::Window(seconds) => Ok(Window::last(*seconds, now)),
         Period::Rollout(name) => {
             let cluster = sources.cluster.as_ref().map_err(|reason| AnalysisError::NoCluster(reason.clone()))?;
-            rollout::window(cluster, &request.namespace, name, now).await
+            let lookup = rollout::window(cluster, &request.namespace, name, now);
+            match sources.rollout_lookup_limit {
+                Some(limit) => tokio::time::timeout(limit, lookup).await.unwrap_or_else(|_| {
+                    Err(AnalysisError::Cluster(ClusterError::Unreachable {
+                        server: cluster.server.clone(),
+                        reason: format!("reading Rollout {name:?} and its ReplicaSet took longer than {limit:?}"),
+                    }))
+                }),
+                None => lookup.await,
+            }
         }
     }
 }

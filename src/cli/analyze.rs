@@ -77,7 +77,12 @@ pub async fn run(kube: &KubeArgs, args: AnalyzeArgs) -> Result<Exit, CliError> {
     let request = Request::parse(&params(&args, namespace.unwrap_or_default()))
         .map_err(|e| CliError::Usage(format!("{}: {}", flag(&e.field), e.message)))?;
     let prometheus = args.prom.client(cluster.as_ref())?.ok_or_else(|| CliError::Usage("no Prometheus".into()))?;
-    let sources = Sources { prometheus, cluster: cluster.ok_or_else(|| "not connected".to_string()), on_query: None };
+    let sources = Sources {
+        prometheus,
+        cluster: cluster.ok_or_else(|| "not connected".to_string()),
+        rollout_lookup_limit: None,
+        on_query: None,
+    };
     let analysis = analysis::analyze(&request, &sources, jiff::Timestamp::now()).await.map_err(cli_error)?;
     let text = match args.output {
         Format::Json => render::json(&analysis),
@@ -237,6 +242,9 @@ pub struct AnalysisCli {
     pub tls_key: Option<PathBuf>,
 }
 
+/// The service's bound on a `rollout=NAME` lookup (both API reads together).
+const ROLLOUT_LOOKUP_LIMIT: Duration = Duration::from_secs(3);
+
 impl AnalysisCli {
     /// Builds the clients and serves until SIGTERM. The cluster (for `rollout=NAME`) comes from the usual
     /// places, in-cluster credentials included; without one the service still judges `since`/`window`
@@ -247,7 +255,16 @@ impl AnalysisCli {
             None => None,
         };
         let prometheus = Prom::direct(&self.prometheus_url, self.prometheus_timeout).map_err(|e| e.to_string())?;
-        let options = ConnectOptions { request_timeout: Some(Duration::from_secs(3)), ..Default::default() };
+        // Argo Rollouts gives a web metric 10 s (its default timeoutSeconds). The Rollout lookup is bounded at
+        // 3 s in all, so with the default 5 s Prometheus limit an answer always comes in time.
+        if self.prometheus_timeout + ROLLOUT_LOOKUP_LIMIT >= Duration::from_secs(10) {
+            tracing::warn!(
+                prometheus_timeout = ?self.prometheus_timeout,
+                "--prometheus-timeout plus the 3s Rollout lookup reaches Argo's default 10s web metric timeout: \
+                 raise timeoutSeconds in the AnalysisTemplate, or lower --prometheus-timeout"
+            );
+        }
+        let options = ConnectOptions { request_timeout: Some(ROLLOUT_LOOKUP_LIMIT), ..Default::default() };
         let cluster = Cluster::connect(&options).await.map_err(|e| {
             tracing::warn!(error = %e, "no cluster access: requests with rollout=NAME will be answered 503");
             format!("the service has no cluster access ({e})")
@@ -258,7 +275,7 @@ impl AnalysisCli {
         };
         let config = Config {
             listen: self.listen,
-            sources: Sources { prometheus, cluster, on_query: None },
+            sources: Sources { prometheus, cluster, rollout_lookup_limit: Some(ROLLOUT_LOOKUP_LIMIT), on_query: None },
             token,
             cache_ttl: self.cache_ttl,
             tls,

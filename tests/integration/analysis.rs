@@ -35,12 +35,23 @@ impl Service {
     }
 
     async fn start_with(name: &str, prometheus: &str, args: &[&str], scheme: &str, client: reqwest::Client) -> Service {
+        Service::spawn(name, prometheus, args, scheme, client, &env().kubeconfig).await
+    }
+
+    async fn spawn(
+        name: &str,
+        prometheus: &str,
+        args: &[&str],
+        scheme: &str,
+        client: reqwest::Client,
+        kubeconfig: &std::path::Path,
+    ) -> Service {
         let env = env();
         let url = format!("{scheme}://127.0.0.1:{}", free_port());
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vroute-analysis"));
         cmd.args(["--listen", url.rsplit('/').next().unwrap(), "--prometheus-url", prometheus])
             .args(args)
-            .env("KUBECONFIG", &env.kubeconfig);
+            .env("KUBECONFIG", kubeconfig);
         let log = env.work.join(format!("vroute-analysis-{name}-{}.log", free_port()));
         let mut process = Supervised::spawn(name, cmd, &log).expect("start vroute-analysis");
         let health = format!("{url}/healthz");
@@ -502,6 +513,40 @@ async fn rollout_name_finds_the_canary_start_and_an_unreachable_canary_fails() {
 
     let (status, doc) = mesh.service.get(&judge_query(ns, "flaky", "&rollout=nosuch")).await;
     assert_eq!((status, doc["field"].as_str()), (400, Some("rollout")), "{doc:#}");
+}
+
+/// Argo gives a web metric 10 s. An API server that accepts connections but never answers must cost at most
+/// the service's 3 s lookup bound, and the answer is a 503 (Argo retries), never a verdict.
+#[tokio::test]
+async fn a_hanging_api_server_is_a_503_within_the_lookup_bound() {
+    let mesh = mesh().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = format!("https://{}", listener.local_addr().unwrap());
+    // Holds every connection open without a byte of answer, until the test's runtime ends.
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let kubeconfig = env().work.join("hanging.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: h, cluster: {{server: \"{server}\", insecure-skip-tls-verify: true}}}}]\n\
+             users: [{{name: h, user: {{token: t}}}}]\ncontexts: [{{name: h, context: {{cluster: h, user: h, namespace: default}}}}]\n\
+             current-context: h\n"
+        ),
+    )
+    .unwrap();
+    let service =
+        Service::spawn("hanging", &mesh.prometheus.url, &[], "http", reqwest::Client::new(), &kubeconfig).await;
+    let started = Instant::now();
+    let (status, doc) = service.get(&judge_query(&mesh.ns, "good", "&rollout=good")).await;
+    let took = started.elapsed();
+    assert_eq!((status, doc["error"].as_str()), (503, Some("cluster-unavailable")), "{doc:#}");
+    assert!(took < Duration::from_millis(4500), "answered after {took:?}");
+    assert!(doc["message"].as_str().unwrap_or_default().contains(&server), "{doc:#}");
 }
 
 fn analyze(args: &[&str]) -> Output {
