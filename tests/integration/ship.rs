@@ -229,3 +229,26 @@ fn the_release_workflow_builds_every_platform_the_krew_template_lists() {
     assert_eq!(listed.len(), 4, "{listed:?}");
     assert_eq!(built, listed, "release.yml's matrix and krew/.krew.yaml's platforms differ");
 }
+
+/// The image cannot be built here (no Docker engine), so what can drift is checked: the image's user is the
+/// one the Deployment runs as (runAsNonRoot needs a numeric USER), the port it exposes is the one the probes
+/// use, and the binary the image runs is the one the build stage builds.
+#[test]
+fn the_dockerfile_agrees_with_the_deployment() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let deployment = std::fs::read_to_string(root.join("plugin-manifest/deployment.yaml")).unwrap();
+    let deployment: serde_json::Value = serde_saphyr::from_str(&deployment).unwrap();
+    let pod = &deployment["spec"]["template"]["spec"];
+    let final_stage = dockerfile.rsplit("\nFROM ").next().unwrap();
+    assert!(final_stage.starts_with("gcr.io/distroless/static"), "{final_stage}");
+    let user = format!("USER {}:{}", pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]);
+    assert!(final_stage.contains(&user), "{user} in\n{final_stage}");
+    let port = &pod["containers"][0]["ports"][0]["containerPort"];
+    assert!(final_stage.contains(&format!("EXPOSE {port}")), "{final_stage}");
+    assert!(final_stage.contains("ENTRYPOINT [\"/vroute-analysis\"]"));
+    assert!(dockerfile.contains("--bin vroute-analysis"));
+    for arch in ["amd64", "arm64"] {
+        assert!(dockerfile.contains(&format!("{arch})")), "TARGETARCH {arch} handled");
+    }
+}
