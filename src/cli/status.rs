@@ -5,7 +5,7 @@ use super::common::{KubeArgs, ModelArgs, PromArgs};
 use super::{CliError, print, stdout_is_tty};
 use crate::cluster::Cluster;
 use crate::cluster::resources::{self, PODS, ROLLOUTS, Res, SERVICES};
-use crate::cluster::snapshot::{self, RolloutScope};
+use crate::cluster::snapshot;
 use crate::exit::Exit;
 use crate::metrics::{Prom, status::WINDOW};
 use crate::render::{self, Format};
@@ -70,7 +70,7 @@ pub(super) async fn load(
     prom: Option<&Prom>,
     all: bool,
 ) -> Result<StatusReport, CliError> {
-    let snap = snapshot::fetch(cluster, all, RolloutScope::InView, opts).await?;
+    let snap = snapshot::fetch(cluster, all, opts).await?;
     let mut report = routes::build(&snap, opts)?;
     if let Some(prom) = prom {
         let mut hosts: Vec<&str> =

@@ -2,8 +2,8 @@
 //! plus, when routes lead to other namespaces (a host-level split, a service named in another namespace), a
 //! second round for the Services and Pods of exactly those namespaces.
 //!
-//! VirtualServices and DestinationRules are always listed cluster-wide: one in any namespace may route to, or
-//! set subsets for, a host here (gateway routes usually live in istio-system).
+//! VirtualServices, DestinationRules and Rollouts are listed cluster-wide when allowed: one in any namespace may
+//! route to, set subsets for, or manage the routes of a host here (gateway routes usually live in istio-system).
 
 use super::resources::{self, ISTIO_VERSIONS, PODS, ROLLOUTS, Res, SERVICES, list};
 use super::{Cluster, ClusterError};
@@ -11,28 +11,14 @@ use crate::routes::{self, Snapshot};
 use futures::future::try_join_all;
 use serde::de::DeserializeOwned;
 
-/// Which Rollouts to read: the namespaces in view (`status`), or every namespace when allowed (edits: a Rollout
-/// in another namespace may manage a route here, `virtualService: {name: vs.namespace}`, and an edit must not
-/// touch it; with namespace rights only, the namespace's Rollouts are all that can be known).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RolloutScope {
-    InView,
-    Everywhere,
-}
-
-pub async fn fetch(
-    cluster: &Cluster,
-    all_namespaces: bool,
-    rollout_scope: RolloutScope,
-    opts: &routes::Options,
-) -> Result<Snapshot, ClusterError> {
+pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &routes::Options) -> Result<Snapshot, ClusterError> {
     let ns = (!all_namespaces).then_some(cluster.namespace.as_str());
     let (vs, dr, services, pods, rollouts) = tokio::join!(
         istio_list(cluster, resources::virtual_services, ns),
         istio_list(cluster, resources::destination_rules, ns),
         services_in(cluster, ns),
         list(cluster, PODS, ns),
-        optional_list(cluster, ROLLOUTS, ns, rollout_scope),
+        optional_list(cluster, ROLLOUTS, ns),
     );
     // Errors are reported in this fixed order (not whichever request failed first), so the same missing
     // permission always gives the same message.
@@ -107,14 +93,16 @@ async fn widest_list<T: DeserializeOwned + Clone>(
     }
 }
 
-/// Rollouts are optional: no CRD means no Rollouts; no permission is noted rather than fatal.
+/// Rollouts are optional: no CRD means no Rollouts; no permission is noted rather than fatal. They are listed
+/// cluster-wide when allowed: a Rollout in another namespace may manage routes here (`virtualService: {name:
+/// vs.namespace}`), and an edit must not touch them; with namespace rights only, the namespace's are all that
+/// can be known.
 async fn optional_list<T: DeserializeOwned + Clone>(
     cluster: &Cluster,
     res: Res,
     ns: Option<&str>,
-    scope: RolloutScope,
 ) -> Result<Listed<T>, ClusterError> {
-    if scope == RolloutScope::Everywhere && ns.is_some() {
+    if ns.is_some() {
         match list(cluster, res, None).await {
             Ok(items) => return Ok((items, None)),
             Err(ClusterError::NotFound { .. }) => return Ok((Vec::new(), None)),

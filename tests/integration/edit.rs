@@ -429,6 +429,15 @@ async fn a_rollout_in_another_namespace_that_manages_the_route_is_respected() {
     assert!(err.contains(&format!("`kubectl vroute promote reviews -n {release}`")), "{err}");
     let vs = get(&routes, "VirtualService", "reviews").await;
     assert_eq!(split(&vs, "primary"), pairs(&[("stable", 80), ("canary", 20)]), "nothing written");
+    // status, looking at the routes' namespace, shows the same owner.
+    let out = ok(&vroute(&["status", "reviews", "-n", &routes, "-o", "json"]));
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let service = &doc["services"][0];
+    assert_eq!(service["routes"][0]["managedBy"], format!("Rollout/{release}/reviews"), "{service:#}");
+    assert_eq!(
+        (service["rollout"]["name"].as_str(), service["rollout"]["namespace"].as_str()),
+        (Some("reviews"), Some(release.as_str()))
+    );
 }
 
 /// A Role with `vs_verbs` on VirtualServices and `dr_verbs` on DestinationRules (plus list on what the model

@@ -7,9 +7,8 @@ use super::EditFlags;
 use super::output::{self, Report};
 use crate::cli::CliError;
 use crate::cli::common::KubeArgs;
-use crate::cluster::Cluster;
-use crate::cluster::snapshot::{self, RolloutScope};
 use crate::cluster::write::{self, DryRun, Kind, Target, Written};
+use crate::cluster::{Cluster, snapshot};
 use crate::edit::{self, Context, Edit, EditError, ObjectRef, Request, pin as pinning, with_object};
 use crate::exit::Exit;
 use crate::routes::Snapshot;
@@ -105,13 +104,13 @@ pub(in crate::cli) fn request<'a>(
 /// says how to read short names). Rollouts are listed cluster-wide when allowed, since one in another namespace
 /// may manage the routes; with namespace rights only, the VirtualService's own namespace is the one that counts.
 pub(in crate::cli) async fn read(cluster: &Cluster, req: &Request<'_>) -> Result<(Snapshot, Context), CliError> {
-    let snap = snapshot::fetch(cluster, false, RolloutScope::Everywhere, &req.options()).await?;
+    let snap = snapshot::fetch(cluster, false, &req.options()).await?;
     let ctx = Context::build(&snap, req)?;
     if ctx.virtual_service.namespace == cluster.namespace {
         return Ok((snap, ctx));
     }
     let home = Cluster { namespace: ctx.virtual_service.namespace.clone(), ..cluster.clone() };
-    let snap = snapshot::fetch(&home, false, RolloutScope::Everywhere, &req.options()).await?;
+    let snap = snapshot::fetch(&home, false, &req.options()).await?;
     let ctx = Context::build(&snap, req)?;
     Ok((snap, ctx))
 }
