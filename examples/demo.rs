@@ -20,7 +20,7 @@ async fn main() {
     let ns = NAMESPACE;
     let started = Instant::now();
     let env = step(1, "local control plane: kube-apiserver + etcd with the Istio and Argo Rollouts CRDs", async {
-        eprintln!("      (the first run builds them from the Go module proxy: about 5 min on 2 cores)");
+        eprintln!("      (built from the Go module proxy on the first run, about 5 min on 2 cores; cached after that)");
         env()
     })
     .await;
