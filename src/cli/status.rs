@@ -12,7 +12,7 @@ use crate::render::{self, Format};
 use crate::routes::{self, Options, Scope, StatusReport, findings::Code, host};
 use clap::Args;
 use futures::StreamExt;
-use kube::api::{Api, DynamicObject, GroupVersionKind};
+use kube::api::{Api, DynamicObject, GroupVersionKind, ListParams};
 use kube::core::PartialObjectMeta;
 use kube::discovery::ApiResource;
 use kube::runtime::{WatchStreamExt, watcher};
@@ -103,30 +103,34 @@ fn show(report: &StatusReport, cluster: &Cluster, args: &StatusArgs) -> Result<(
     print(&text)
 }
 
-/// The kinds whose changes trigger a redraw.
-fn watched(ns: Option<&str>, cluster: &Cluster) -> Vec<Api<PartialObjectMeta<DynamicObject>>> {
-    let core = |r: Res, kind: &str| {
+/// The kinds whose changes trigger a redraw, watched as widely as the view reads them: VirtualServices,
+/// DestinationRules and Rollouts everywhere when the user may list them cluster-wide (one in another namespace
+/// may route to, define subsets for, or manage a host here), Services and Pods in the namespace.
+async fn watched(ns: Option<&str>, cluster: &Cluster) -> Vec<Api<PartialObjectMeta<DynamicObject>>> {
+    let resource = |r: Res, kind: &str| {
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(r.group, r.version, kind), r.plural)
     };
     let kinds = [
-        core(resources::virtual_services("v1"), "VirtualService"),
-        core(resources::destination_rules("v1"), "DestinationRule"),
-        core(SERVICES, "Service"),
-        core(PODS, "Pod"),
-        core(ROLLOUTS, "Rollout"),
+        (resource(resources::virtual_services("v1"), "VirtualService"), true),
+        (resource(resources::destination_rules("v1"), "DestinationRule"), true),
+        (resource(SERVICES, "Service"), false),
+        (resource(PODS, "Pod"), false),
+        (resource(ROLLOUTS, "Rollout"), true),
     ];
-    kinds
-        .iter()
-        .map(|ar| match ns {
+    let scoped = kinds.iter().map(|(ar, wide)| async move {
+        let everywhere = Api::all_with(cluster.client.clone(), ar);
+        match ns {
+            None => everywhere,
+            Some(_) if *wide && everywhere.list_metadata(&ListParams::default().limit(1)).await.is_ok() => everywhere,
             Some(ns) => Api::namespaced_with(cluster.client.clone(), ns, ar),
-            None => Api::all_with(cluster.client.clone(), ar),
-        })
-        .collect()
+        }
+    });
+    futures::future::join_all(scoped).await
 }
 
 async fn watch(cluster: &Cluster, opts: &Options, prom: Option<&Prom>, args: &StatusArgs) -> Result<Exit, CliError> {
     let ns = (!args.all_namespaces).then_some(cluster.namespace.as_str());
-    let apis = watched(ns, cluster);
+    let apis = watched(ns, cluster).await;
     let n = apis.len();
     // Metadata-only watches: any change to an object bumps its resourceVersion, which is all we need to know.
     let streams = apis

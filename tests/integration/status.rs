@@ -341,15 +341,18 @@ async fn watch_redraws_when_a_route_changes() {
         scenarios::weighted_routes("web", ("v1", 90), ("v2", 10), ""),
     ];
     env.create_yaml(&ns, &yaml.join("---\n")).await;
-    let mut child = env
-        .vroute()
-        .args(["status", "web", "-n", &ns, "--watch", "-o", "json"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Killed when the test ends, passed or failed: a --watch never stops by itself, and a leftover one would
+    // keep the test run's output pipe open.
+    let mut child = KillOnDrop(
+        env.vroute()
+            .args(["status", "web", "-n", &ns, "--watch", "-o", "json"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // One pretty-printed JSON document per redraw; read documents line by line until each one closes.
     let (tx, rx) = std::sync::mpsc::channel::<Value>();
-    let stdout = child.stdout.take().unwrap();
+    let stdout = child.0.stdout.take().unwrap();
     std::thread::spawn(move || {
         let mut doc = String::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -376,9 +379,36 @@ async fn watch_redraws_when_a_route_changes() {
             break doc;
         }
     };
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(weights(&service(&redrawn, "web.")["routes"][0]), vec![("v1".into(), 50.0), ("v2".into(), 50.0)]);
+
+    // A VirtualService for the same host in another namespace is part of the view, so its arrival redraws too.
+    let elsewhere = env.namespace("watch-other").await;
+    let shadow = format!(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: web-shadow}}\nspec:\n  \
+         hosts: [web.{ns}.svc.cluster.local]\n  http:\n  - route: [{{destination: {{host: web.{ns}.svc.cluster.local, subset: v1}}}}]\n"
+    );
+    env.create_yaml(&elsewhere, &shadow).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let redrawn = loop {
+        let doc =
+            rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("a redraw after the new VS");
+        if doc.to_string().contains("web-shadow") {
+            break doc;
+        }
+    };
+    drop(child);
+    let codes: Vec<&str> =
+        service(&redrawn, "web.")["findings"].as_array().unwrap().iter().filter_map(|f| f["code"].as_str()).collect();
+    assert!(codes.contains(&"VR106"), "two VirtualServices claim web: {codes:?}");
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// `--prometheus-service` through the real API server's service proxy. The proxy cannot reach a Prometheus here
