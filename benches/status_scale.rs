@@ -2,8 +2,10 @@
 //!
 //! 1. One service: `kubectl-vroute status SVC -n NS -o json` beside
 //!    `kubectl get virtualservices,destinationrules,services,pods -n NS -o json` on the same objects.
-//! 2. Scale: `status -A -o json` over 200 namespaces holding 2,000 VirtualServices, 2,000 DestinationRules
-//!    and 10,000 Pods (1x), then four times that (4x): wall time and peak RSS of the plugin process.
+//! 2. Scale: `status -A -o json` over 200 namespaces holding 2,000 VirtualServices, 2,000 DestinationRules,
+//!    200 Argo Rollouts and 10,000 Pods (1x), then four times that (4x): wall time and peak RSS of the plugin
+//!    process; and one namespace's view of that cluster (`status svc0 -n scale-0`), which still lists
+//!    VirtualServices, DestinationRules and Rollouts cluster-wide.
 //!
 //! `VROUTE_BENCH_SCALES=1` limits the scale part to 1x. Prints a markdown table (pasted into the README).
 
@@ -44,8 +46,8 @@ async fn main() {
         c.env("KUBECONFIG", &env.kubeconfig).args(args);
         c
     };
-    let (get, _) = measure(kubectl_get);
-    let (one, one_rss) = measure(|| vroute(&["status", "b", "-n", &ns, "-o", "json"]));
+    let get = measure(kubectl_get).wall;
+    let Run { wall: one, rss_kb: one_rss, .. } = measure(|| vroute(&["status", "b", "-n", &ns, "-o", "json"]));
     println!(
         "| one service | `kubectl get virtualservices,destinationrules,services,pods -n NS -o json` | {} | |",
         ms(get)
@@ -65,38 +67,55 @@ async fn main() {
         populate(populated, scale * NAMESPACES_PER_X).await;
         populated = scale * NAMESPACES_PER_X;
         eprintln!("bench: {populated} namespaces populated in {:?}", started.elapsed());
-        let (wall, rss) = measure(|| vroute(&["status", "-A", "-o", "json"]));
+        let all = measure(|| vroute(&["status", "-A", "-o", "json"]));
         // kubectl takes seconds here; three runs are enough for a reference point.
-        let (get_all, _) = measure_n(3, || {
+        let get_all = measure_n(3, || {
             let mut c = env.kubectl();
             c.args(["get", "virtualservices,destinationrules,services,pods", "-A", "-o", "json"]);
             c
-        });
+        })
+        .wall;
         let objects = format!(
-            "{} ns, {} VS, {} DR, {} pods",
+            "{} ns, {} VS, {} DR, {} Rollouts, {} pods",
             populated,
             populated * SERVICES_PER_NS,
             populated * SERVICES_PER_NS,
+            populated,
             populated * SERVICES_PER_NS * PODS_PER_SERVICE
         );
         println!(
-            "| scale {scale}x ({objects}) | `kubectl-vroute status -A -o json` | {} | {} MB |",
-            ms(wall),
-            rss / 1024
+            "| scale {scale}x ({objects}) | `kubectl-vroute status -A -o json` | {} (CPU {}) | {} MB |",
+            ms(all.wall),
+            ms(all.cpu),
+            all.rss_kb / 1024
         );
         println!(
             "| scale {scale}x | `kubectl get virtualservices,destinationrules,services,pods -A -o json` | {} | |",
             ms(get_all)
         );
-        results.push((scale, wall));
+        let one_ns = measure(|| vroute(&["status", "svc0", "-n", "scale-0", "-o", "json"]));
+        println!(
+            "| scale {scale}x | `kubectl-vroute status svc0 -n scale-0 -o json` (one service of the big cluster) | {} (CPU {}) | {} MB |",
+            ms(one_ns.wall),
+            ms(one_ns.cpu),
+            one_ns.rss_kb / 1024
+        );
+        results.push((scale, all));
     }
     if let [(1, one_x), (4, four_x)] = results.as_slice() {
-        println!("| growth | 4x objects / 1x objects | {:.2}x time | |", four_x.as_secs_f64() / one_x.as_secs_f64());
+        let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64();
+        println!(
+            "| growth | 4x objects / 1x objects | {:.2}x wall time, {:.2}x the plugin's CPU time | {:.2}x |",
+            ratio(one_x.wall, four_x.wall),
+            ratio(one_x.cpu, four_x.cpu),
+            four_x.rss_kb as f64 / one_x.rss_kb as f64
+        );
     }
 }
 
 /// Creates namespaces `from..to`, each with [`SERVICES_PER_NS`] services (Service, DestinationRule with two
-/// subsets, VirtualService splitting 90/10) and [`PODS_PER_SERVICE`] pods per service.
+/// subsets, VirtualService splitting 90/10) and [`PODS_PER_SERVICE`] pods per service; `svc0`'s route is
+/// managed by an Argo Rollout.
 async fn populate(from: usize, to: usize) {
     let client = env().client().await;
     let vs_ar = kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
@@ -123,12 +142,17 @@ async fn populate(from: usize, to: usize) {
             )) {
                 jobs.push(Job::Object(ns.clone(), doc));
             }
+            if s == 0 {
+                jobs.push(Job::Object(ns.clone(), managing_rollout(&app)));
+            }
             for p in 0..PODS_PER_SERVICE {
                 jobs.push(Job::Pod(ns.clone(), app.clone(), if p == 0 { "v2" } else { "v1" }, p));
             }
         }
     }
-    let (vs_ar, dr_ar) = (&vs_ar, &dr_ar);
+    let ro_ar =
+        kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"));
+    let (vs_ar, dr_ar, ro_ar) = (&vs_ar, &dr_ar, &ro_ar);
     stream::iter(jobs)
         .map(|job| {
             let client = client.clone();
@@ -140,6 +164,7 @@ async fn populate(from: usize, to: usize) {
                         let api: Api<DynamicObject> = match kind.as_str() {
                             "VirtualService" => Api::namespaced_with(client, &ns, vs_ar),
                             "DestinationRule" => Api::namespaced_with(client, &ns, dr_ar),
+                            "Rollout" => Api::namespaced_with(client, &ns, ro_ar),
                             _ => Api::namespaced_with(client, &ns, &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::Service>(&())),
                         };
                         api.create(&PostParams::default(), &obj).await.map(|_| ())
@@ -161,21 +186,39 @@ async fn populate(from: usize, to: usize) {
         .expect("populate");
 }
 
+/// A canary Rollout of `app` that owns route `primary` of its VirtualService (subsets v1 stable, v2 canary).
+fn managing_rollout(app: &str) -> serde_json::Value {
+    let strategy = serde_json::json!({"canary": {
+        "trafficRouting": {"istio": {
+            "virtualService": {"name": app, "routes": ["primary"]},
+            "destinationRule": {"name": app, "canarySubsetName": "v2", "stableSubsetName": "v1"}}},
+        "steps": [{"setWeight": 10}, {"pause": {}}]}});
+    scenarios::rollout(app, strategy, false)
+}
+
 enum Job {
     Object(String, serde_json::Value),
     Pod(String, String, &'static str, usize),
 }
 
-/// Runs the command [`RUNS`] times (after one warm-up) and returns the median wall time and the largest
-/// peak RSS (KiB) of the process, read from `wait4`'s resource usage.
-fn measure(make: impl Fn() -> Command) -> (Duration, i64) {
+/// Median wall time and CPU time (user + system) of the plugin process, and its largest peak RSS.
+struct Run {
+    wall: Duration,
+    cpu: Duration,
+    rss_kb: i64,
+}
+
+/// Runs the command [`RUNS`] times (after one warm-up). The wall time includes the API server's own work on
+/// the same two cores; the CPU time is the plugin's alone, read with the peak RSS from `wait4`.
+fn measure(make: impl Fn() -> Command) -> Run {
     measure_n(RUNS, make)
 }
 
 // The child is reaped by wait4 (which also reports its resource usage), not by Child::wait.
 #[allow(clippy::zombie_processes)]
-fn measure_n(runs: usize, make: impl Fn() -> Command) -> (Duration, i64) {
-    let mut times = Vec::new();
+fn measure_n(runs: usize, make: impl Fn() -> Command) -> Run {
+    let mut walls = Vec::new();
+    let mut cpus = Vec::new();
     let mut peak = 0;
     for run in 0..=runs {
         let started = Instant::now();
@@ -188,12 +231,15 @@ fn measure_n(runs: usize, make: impl Fn() -> Command) -> (Duration, i64) {
         let elapsed = started.elapsed();
         assert!(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{:?} failed", make());
         if run > 0 {
-            times.push(elapsed);
+            walls.push(elapsed);
+            let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+            cpus.push(tv(usage.ru_utime) + tv(usage.ru_stime));
             peak = peak.max(usage.ru_maxrss);
         }
     }
-    times.sort();
-    (times[times.len() / 2], peak)
+    walls.sort();
+    cpus.sort();
+    Run { wall: walls[walls.len() / 2], cpu: cpus[cpus.len() / 2], rss_kb: peak }
 }
 
 fn ms(d: Duration) -> String {
