@@ -360,7 +360,7 @@ async fn wait_on_a_terminal_shows_the_time_the_step_and_a_live_status_line() {
     let (ns, _) = seeded("wait-tty", canary_steps(), false, at_pause_step()).await;
     // `script` gives the command a real pseudo-terminal, as a user's shell would.
     let command = format!("kubectl vroute wait reviews --timeout 3s -n {ns}");
-    let path = format!("{}:{}", crate::support::plugin_dir().display(), std::env::var("PATH").unwrap());
+    let path = crate::support::plugin_path();
     let kubectl_dir = env().kubectl.parent().map(|d| d.display().to_string()).unwrap_or_default();
     let out = std::process::Command::new("script")
         .args(["-qec", &command, "/dev/null"])

@@ -23,14 +23,8 @@ async fn kubectl_completes_commands_flags_and_service_names_through_the_plugin()
     env.create_yaml(&ns, &scenarios::service_and_subsets("ratings", &["v1"])).await;
     // kubectl >= 1.26 asks `kubectl_complete-vroute` (found on PATH) to complete `kubectl vroute ...`; the
     // shell scripts kubectl generates ask kubectl through `kubectl __complete ...`.
-    let path = format!(
-        "{}:{}/krew:{}",
-        crate::support::plugin_dir().display(),
-        env!("CARGO_MANIFEST_DIR"),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let complete = |args: &[&str]| {
-        let out = env.kubectl().env("PATH", &path).args(["__complete", "vroute"]).args(args).output().unwrap();
+        let out = env.complete().args(args).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let subcommands = complete(&["st"]);

@@ -159,9 +159,16 @@ impl TestEnv {
 
     /// `kubectl vroute ...`: the real kubectl finding the plugin on PATH, as a user runs it.
     pub fn vroute(&self) -> Command {
-        let path = format!("{}:{}", plugin_dir().display(), std::env::var("PATH").unwrap_or_default());
         let mut cmd = self.kubectl();
-        cmd.env("PATH", path).env("NO_COLOR", "1").arg("vroute");
+        cmd.env("PATH", plugin_path()).env("NO_COLOR", "1").arg("vroute");
+        cmd
+    }
+
+    /// `kubectl __complete vroute ...`: what a shell asks kubectl (>= 1.26) on `kubectl vroute <TAB>`; kubectl
+    /// passes it to `kubectl_complete-vroute` found on PATH.
+    pub fn complete(&self) -> Command {
+        let mut cmd = self.kubectl();
+        cmd.env("PATH", plugin_path()).args(["__complete", "vroute"]);
         cmd
     }
 
@@ -253,6 +260,17 @@ pub fn role_for(ns: &str, user: &str, rules: &str) -> String {
          apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {user}}}\n\
          roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {user}}}\n\
          subjects:\n- {{kind: ServiceAccount, name: {user}, namespace: {ns}}}\n"
+    )
+}
+
+/// `PATH` as a user who installed the plugin has it: the built `kubectl-vroute` first, then `krew/` (its
+/// `kubectl_complete-vroute`, as the krew archive ships it), then the rest.
+pub fn plugin_path() -> String {
+    format!(
+        "{}:{}/krew:{}",
+        plugin_dir().display(),
+        env!("CARGO_MANIFEST_DIR"),
+        std::env::var("PATH").unwrap_or_default()
     )
 }
 

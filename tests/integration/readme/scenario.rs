@@ -80,15 +80,7 @@ impl Scenario {
         let mut cmd = if completing {
             let partial = args.pop().unwrap().trim_end_matches("<TAB>").to_string();
             args.push(partial);
-            let path = format!(
-                "{}:{}/krew:{}",
-                crate::support::plugin_dir().display(),
-                env!("CARGO_MANIFEST_DIR"),
-                std::env::var("PATH").unwrap_or_default()
-            );
-            let mut cmd = env.kubectl();
-            cmd.env("PATH", path).args(["__complete", "vroute"]);
-            cmd
+            env.complete()
         } else {
             env.vroute()
         };
