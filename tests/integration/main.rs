@@ -5,6 +5,7 @@
 mod support;
 
 mod analysis;
+mod contract;
 mod edit;
 mod foundation;
 mod promote;

@@ -9,7 +9,7 @@
 //! with `error`; `$ echo $?` checks the exact code of the command before it.
 
 mod blocks;
-mod scenario;
+pub(crate) mod scenario;
 
 use blocks::{Example, README, Step};
 use scenario::Scenario;

@@ -98,6 +98,17 @@ impl Scenario {
         (code, self.to_readme(&output))
     }
 
+    /// Runs `kubectl vroute ARGS` and returns its exit code and stdout alone, with the README's names.
+    pub async fn run_stdout(&self, args: &[&str]) -> (i32, String) {
+        let mut cmd = env().vroute();
+        cmd.args(args.iter().map(|a| self.to_test(a))).current_dir(&self.dir);
+        if self.offline {
+            cmd.env("KUBECONFIG", "/nonexistent");
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.output().expect("run kubectl")).await.unwrap();
+        (out.status.code().unwrap_or(-1), self.to_readme(&String::from_utf8_lossy(&out.stdout)))
+    }
+
     fn to_test(&self, word: &str) -> String {
         let mut word = word.to_string();
         if let Some((readme, test)) = &self.namespace
