@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod cluster;
+pub mod duration;
 pub mod edit;
 pub mod exit;
 pub mod judge;

@@ -1,7 +1,7 @@
 //! Canary analysis: one pipeline from a request to a judgement with its evidence, shared by the
 //! `vroute-analysis` service ([`server`]) and `kubectl vroute analyze`.
 //!
-//! Pure parts: the request and its validation ([`input`], [`request`], [`grammar`]), the window ([`window`]),
+//! Pure parts: the request and its validation ([`input`], [`request`] (durations: [`crate::duration`])), the window ([`window`]),
 //! the documents ([`document`]), what each failure means ([`error`]); the queries and their parsing live in
 //! [`crate::metrics::canary`], the statistics in [`crate::judge`]. I/O: [`rollout`] (the cluster),
 //! [`pipeline`] (Prometheus), [`coalesce`] and [`server`] (HTTP).
@@ -9,7 +9,6 @@
 pub mod coalesce;
 pub mod document;
 pub mod error;
-pub mod grammar;
 pub mod input;
 pub mod pipeline;
 pub mod request;

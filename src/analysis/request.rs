@@ -2,8 +2,8 @@
 //! can change the shape of a query, and every refusal names the parameter.
 
 use super::error::RequestError;
-use super::grammar::parse_duration;
 use super::input::RawParams;
+use crate::duration;
 use crate::judge::Params;
 use crate::metrics::canary::{ArmLabel, Canary, Reporter};
 use crate::names::{is_dns_label, is_dns_subdomain, is_label_value};
@@ -29,7 +29,7 @@ pub const FIELDS: [&str; 13] = [
 /// Without `since`, `window` or `rollout`: the last ten minutes.
 pub const DEFAULT_WINDOW_SECONDS: i64 = 600;
 /// The longest `window`, and the oldest `since`: beyond a year a request is a mistake, not an analysis.
-pub const MAX_PERIOD_SECONDS: i64 = 366 * 86_400;
+pub const MAX_PERIOD_SECONDS: i64 = duration::WINDOW.max.as_secs() as i64;
 
 /// Where the analysis starts.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -188,10 +188,9 @@ fn period(raw: &RawParams) -> Result<Period, RequestError> {
         return Ok(Period::Since(time));
     }
     if let Some(window) = raw.get("window") {
-        return match parse_duration(window) {
-            Some(seconds) if (60..=MAX_PERIOD_SECONDS).contains(&seconds) => Ok(Period::Window(seconds)),
-            _ => Err(RequestError::new("window", "must be a duration from 1m to 366d, e.g. 10m, 1h30m")),
-        };
+        let window =
+            duration::parse(window, duration::WINDOW).map_err(|e| RequestError::new("window", e.to_string()))?;
+        return Ok(Period::Window(window.as_secs() as i64));
     }
     if let Some(rollout) = raw.get("rollout") {
         if !is_dns_subdomain(rollout) {

@@ -2,12 +2,13 @@
 //! exit code) and the `vroute-analysis` service's flags. Both feed the same pipeline
 //! ([`crate::analysis::analyze`]); flag values go through the same validation as HTTP parameters.
 
-use super::common::{KubeArgs, PromArgs, parse_duration};
+use super::common::{KubeArgs, PromArgs};
 use super::{CliError, print};
 use crate::analysis::server::{self, Config, Tls};
 use crate::analysis::window::Origin;
 use crate::analysis::{self, Analysis, AnalysisError, RawParams, Request, Sources};
 use crate::cluster::{Cluster, ClusterError, ConnectOptions};
+use crate::duration;
 use crate::exit::Exit;
 use crate::judge::{ArmSummary, Verdict};
 use crate::metrics::{Prom, PromError};
@@ -225,14 +226,16 @@ pub struct AnalysisCli {
     /// Prometheus base URL (e.g. http://prometheus.istio-system.svc.cluster.local:9090).
     #[arg(long, env = "PROMETHEUS_URL", value_name = "URL")]
     pub prometheus_url: String,
-    /// How long to wait for each Prometheus query (keep it well under Argo's 10 s web timeout).
-    #[arg(long, env = "PROMETHEUS_TIMEOUT", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    /// How long to wait for each Prometheus query (keep it well under Argo's 10 s web timeout; from 1ms to 5m).
+    #[arg(long, env = "PROMETHEUS_TIMEOUT", value_name = "DURATION", default_value = "5s",
+          value_parser = duration::flag(duration::PROMETHEUS_TIMEOUT))]
     pub prometheus_timeout: Duration,
     /// A file holding the bearer token /v1/judge requires (read at start-up).
     #[arg(long, env = "TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// How long a judgement is reused for identical requests; 0 keeps only request coalescing.
-    #[arg(long, env = "CACHE_TTL", value_name = "DURATION", default_value = "5s", value_parser = parse_ttl)]
+    /// How long a judgement is reused for identical requests; 0 keeps only request coalescing (at most 1h).
+    #[arg(long, env = "CACHE_TTL", value_name = "DURATION", default_value = "5s",
+          value_parser = duration::flag(duration::CACHE_TTL))]
     pub cache_ttl: Duration,
     /// PEM certificate chain: serve HTTPS (with --tls-key).
     #[arg(long, env = "TLS_CERT_FILE", value_name = "FILE", requires = "tls_key")]
@@ -293,14 +296,6 @@ fn read_token(path: &std::path::Path) -> Result<String, String> {
     Ok(token.to_string())
 }
 
-/// A duration, or 0 to turn the cache off.
-fn parse_ttl(text: &str) -> Result<Duration, String> {
-    match text.trim() {
-        "0" | "0s" => Ok(Duration::ZERO),
-        other => parse_duration(other),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,12 +315,5 @@ mod tests {
         assert_eq!(flag("maxErrorRate"), "--max-error-rate");
         assert_eq!(flag("canary"), "--canary");
         assert_eq!(flag("namespace"), "-n/--namespace");
-    }
-
-    #[test]
-    fn cache_ttl_may_be_zero() {
-        assert_eq!(parse_ttl("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_ttl("5s"), Ok(Duration::from_secs(5)));
-        assert!(parse_ttl("-1s").is_err());
     }
 }

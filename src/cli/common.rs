@@ -1,6 +1,7 @@
 //! Flags shared by several commands, and their conversion into library options.
 
 use crate::cluster::{Cluster, ConnectOptions};
+use crate::duration;
 use crate::metrics::{Prom, PromError};
 use crate::routes;
 use clap::Args;
@@ -19,8 +20,9 @@ pub struct KubeArgs {
     /// The namespace to act in (default: the context's namespace).
     #[arg(short = 'n', long, global = true, value_name = "NS")]
     pub namespace: Option<String>,
-    /// How long to wait for one API request before giving up (e.g. 30s, 1m).
-    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    /// How long to wait for one API request before giving up (e.g. 30s, 1m; from 1ms to 1h).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s",
+          value_parser = duration::flag(duration::REQUEST_TIMEOUT))]
     pub request_timeout: Duration,
 }
 
@@ -64,8 +66,9 @@ pub struct PromArgs {
     /// NAMESPACE/NAME:PORT (e.g. istio-system/prometheus:9090). Needs `get services/proxy`.
     #[arg(long, value_name = "NS/NAME:PORT")]
     pub prometheus_service: Option<String>,
-    /// How long to wait for Prometheus.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    /// How long to wait for Prometheus (from 1ms to 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5s",
+          value_parser = duration::flag(duration::PROMETHEUS_TIMEOUT))]
     pub prometheus_timeout: Duration,
 }
 
@@ -76,40 +79,5 @@ impl PromArgs {
             (None, Some(svc), Some(cluster)) => Prom::via_api_server(cluster, svc, self.prometheus_timeout).map(Some),
             _ => Ok(None),
         }
-    }
-}
-
-/// `500ms`, `30s`, `5m`, `1h`, or a plain number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?} (examples: 30s, 5m, 1h)"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("invalid duration unit in {s:?} (use ms, s, m or h)")),
-    };
-    if !(secs.is_finite() && secs > 0.0) {
-        return Err(format!("duration {s:?} must be positive"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_like_kubectl() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5 parsecs").is_err());
-        assert!(parse_duration("").is_err());
     }
 }

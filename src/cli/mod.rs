@@ -103,3 +103,21 @@ pub fn print(text: &str) -> Result<(), CliError> {
 pub fn stdout_is_tty() -> bool {
     std::io::stdout().is_terminal()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_duration_flag_reads_the_one_grammar() {
+        let parse =
+            |args: &[&str]| PluginCli::try_parse_from(std::iter::once("kubectl-vroute").chain(args.iter().copied()));
+        let cli = parse(&["wait", "reviews", "--timeout", "1h30m"]).expect("wait --timeout 1h30m");
+        let Command::Wait(wait) = cli.command else { panic!("wait") };
+        assert_eq!(wait.timeout, std::time::Duration::from_secs(5_400));
+        let cli = parse(&["status", "--request-timeout", "250ms", "--prometheus-timeout", "1.5s"]).expect("status");
+        assert_eq!(cli.kube.request_timeout, std::time::Duration::from_millis(250));
+        let err = parse(&["wait", "reviews", "--timeout", "8d"]).unwrap_err().to_string();
+        assert!(err.contains("\"8d\" is out of range: from 1ms to 7d"), "{err}");
+    }
+}

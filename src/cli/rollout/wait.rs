@@ -8,9 +8,10 @@
 //! below the last line a status line redrawn every second (time waited, time left), so a long pause visibly
 //! still waits.
 
-use crate::cli::common::{KubeArgs, parse_duration};
+use crate::cli::common::KubeArgs;
 use crate::cli::{CliError, print, stdout_is_tty};
 use crate::cluster::{Cluster, ClusterError, rollouts};
+use crate::duration;
 use crate::exit::Exit;
 use crate::render;
 use crate::rollouts::progress::{desired_weights, step_progress};
@@ -28,8 +29,8 @@ pub struct WaitArgs {
     /// The phase to wait for.
     #[arg(long = "for", value_enum, value_name = "PHASE", default_value_t = Goal::Healthy)]
     pub goal: Goal,
-    /// Give up (exit 2) after this long: 90s, 10m, 1h.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    /// Give up (exit 2) after this long: 90s, 10m, 1h30m (from 1ms to 7d).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration::flag(duration::WAIT_TIMEOUT))]
     pub timeout: Duration,
     /// Any pause counts as success: a pause step, a blue-green pre-promotion pause, an inconclusive analysis,
     /// a manual pause (for pipelines that run checks at each pause, then promote).

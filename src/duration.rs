@@ -1,0 +1,146 @@
+//! The one duration grammar for everything a user types: flags (`--timeout 1h30m`, `--request-timeout 250ms`)
+//! and the analysis service's parameters (`window=10m`). Parsing is jiff's (its "friendly" format: `90s`,
+//! `1h30m`, `1h 30m`, `250ms`, `1.5h`, `2d`, `1w`, and ISO 8601 `PT1H30M`), plus a bare number of seconds as
+//! kubectl's `--request-timeout` takes it. Days and weeks are 24 hours and 7 days; months and years are refused
+//! (their length depends on a date). Each use has its own range ([`Range`]), named in every refusal and in the
+//! README.
+
+use jiff::{Span, SpanRelativeTo};
+use std::fmt;
+use std::time::Duration;
+
+/// The durations one use accepts, bounds included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub min: Duration,
+    pub max: Duration,
+    /// Whether a part of a second is refused (a window is counted in whole seconds).
+    pub whole_seconds: bool,
+}
+
+const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// `--request-timeout`: one API request.
+pub const REQUEST_TIMEOUT: Range = Range { min: Duration::from_millis(1), max: secs(3_600), whole_seconds: false };
+/// `--prometheus-timeout`: one Prometheus query.
+pub const PROMETHEUS_TIMEOUT: Range = Range { min: Duration::from_millis(1), max: secs(300), whole_seconds: false };
+/// `wait --timeout`: a whole rollout.
+pub const WAIT_TIMEOUT: Range = Range { min: Duration::from_millis(1), max: secs(7 * 86_400), whole_seconds: false };
+/// `window` (HTTP) and `analyze --window`: the judged period.
+pub const WINDOW: Range = Range { min: secs(60), max: secs(366 * 86_400), whole_seconds: true };
+/// `vroute-analysis --cache-ttl`: 0 keeps only request coalescing.
+pub const CACHE_TTL: Range = Range { min: Duration::ZERO, max: secs(3_600), whole_seconds: false };
+
+/// Why a duration was refused. The message names the text and what would be accepted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("{text:?} is not a duration (examples: 250ms, 30s, 5m, 1h30m, 2d)")]
+    Malformed { text: String },
+    #[error("{text:?}: a duration cannot be negative")]
+    Negative { text: String },
+    #[error("{text:?}: months and years have no fixed length; give days (e.g. 30d)")]
+    Calendar { text: String },
+    #[error("{text:?} is out of range: {range}")]
+    OutOfRange { text: String, range: Range },
+    #[error("{text:?}: give whole seconds")]
+    Fraction { text: String },
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "from {} to {}", format(self.min), format(self.max))
+    }
+}
+
+/// Parses `text` in the grammar and checks it against `range`.
+pub fn parse(text: &str, range: Range) -> Result<Duration, DurationError> {
+    let text = text.trim();
+    let err = |f: fn(String) -> DurationError| f(text.to_string());
+    let duration = match text.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let span: Span = text.parse().map_err(|_| err(|text| DurationError::Malformed { text }))?;
+            if span.is_negative() {
+                return Err(err(|text| DurationError::Negative { text }));
+            }
+            let signed = span
+                .to_duration(SpanRelativeTo::days_are_24_hours())
+                .map_err(|_| err(|text| DurationError::Calendar { text }))?;
+            Duration::try_from(signed).map_err(|_| err(|text| DurationError::Negative { text }))?
+        }
+    };
+    if duration < range.min || duration > range.max {
+        return Err(DurationError::OutOfRange { text: text.to_string(), range });
+    }
+    if range.whole_seconds && duration.subsec_nanos() != 0 {
+        return Err(err(|text| DurationError::Fraction { text }));
+    }
+    Ok(duration)
+}
+
+/// A clap value parser for flags of this `range`.
+pub fn flag(range: Range) -> impl Fn(&str) -> Result<Duration, DurationError> + Clone + Send + Sync + 'static {
+    move |text| parse(text, range)
+}
+
+/// `1h30m`, `250ms`, `7d`: the shortest spelling the grammar reads back.
+pub fn format(d: Duration) -> String {
+    if d.is_zero() {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    let mut secs = d.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    let millis = d.subsec_millis();
+    if millis > 0 {
+        out.push_str(&format!("{millis}ms"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANY: Range = Range { min: Duration::ZERO, max: secs(366 * 86_400), whole_seconds: false };
+
+    #[test]
+    fn one_grammar_for_flags_and_parameters() {
+        for (text, seconds) in [("1h30m", 5_400.0), ("1h 30m", 5_400.0), ("90s", 90.0), ("250ms", 0.25)] {
+            assert_eq!(parse(text, ANY), Ok(Duration::from_secs_f64(seconds)), "{text}");
+        }
+        assert_eq!(parse("2d", ANY), Ok(secs(172_800)));
+        assert_eq!(parse("1w", ANY), Ok(secs(604_800)));
+        assert_eq!(parse("1.5h", ANY), Ok(secs(5_400)));
+        assert_eq!(parse("PT10M", ANY), Ok(secs(600)));
+        assert_eq!(parse("30", ANY), Ok(secs(30)), "a bare number is seconds, as kubectl reads it");
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        assert!(matches!(parse("5 parsecs", ANY), Err(DurationError::Malformed { .. })));
+        assert!(matches!(parse("", ANY), Err(DurationError::Malformed { .. })));
+        assert!(matches!(parse("-5m", ANY), Err(DurationError::Negative { .. })));
+        assert!(matches!(parse("1y", ANY), Err(DurationError::Calendar { .. })));
+        let err = parse("250ms", WINDOW).unwrap_err();
+        assert_eq!(err.to_string(), "\"250ms\" is out of range: from 1m to 366d");
+        assert!(matches!(parse("90.5s", WINDOW), Err(DurationError::Fraction { .. })));
+        assert_eq!(parse("0s", REQUEST_TIMEOUT).unwrap_err().to_string(), "\"0s\" is out of range: from 1ms to 1h");
+        assert_eq!(parse("0", CACHE_TTL), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn formatting_reads_back() {
+        for d in [secs(5_400), Duration::from_millis(250), secs(7 * 86_400), secs(61), Duration::ZERO] {
+            assert_eq!(parse(&format(d), ANY), Ok(d), "{}", format(d));
+        }
+        assert_eq!(format(secs(5_400)), "1h30m");
+    }
+}
