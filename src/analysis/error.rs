@@ -41,8 +41,8 @@ pub enum AnalysisError {
     #[error("reading the Rollout: {0}")]
     BadRollout(String),
     /// `rollout=NAME` was asked of a service that has no cluster access.
-    #[error("rollout is not available: {0}")]
-    NoCluster(String),
+    #[error("rollout is not available: the service has no cluster access ({0})")]
+    NoCluster(ClusterError),
     #[error(transparent)]
     Prometheus(#[from] PromError),
     /// Prometheus answered, but not with counts a verdict may rest on (NaN, negative totals, more errors than

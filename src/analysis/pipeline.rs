@@ -27,7 +27,7 @@ pub type QueryHook = Arc<dyn Fn(Duration, bool) + Send + Sync>;
 pub struct Sources {
     pub prometheus: Prom,
     /// The cluster, for `rollout=NAME`; `Err` says why there is none.
-    pub cluster: Result<Cluster, String>,
+    pub cluster: Result<Cluster, ClusterError>,
     /// A bound on the whole `rollout=NAME` lookup (two API reads), so that it and the Prometheus query fit the
     /// caller's own deadline together (the service: Argo's 10 s); `None`: only the per-request timeout.
     pub rollout_lookup_limit: Option<Duration>,
@@ -74,7 +74,7 @@ async fn window(request: &Request, sources: &Sources, now: Timestamp) -> Result<
         Period::Since(start) => Ok(Window::since(*start, now)?),
         Period::Window(seconds) => Ok(Window::last(*seconds, now)),
         Period::Rollout(name) => {
-            let cluster = sources.cluster.as_ref().map_err(|reason| AnalysisError::NoCluster(reason.clone()))?;
+            let cluster = sources.cluster.as_ref().map_err(|e| AnalysisError::NoCluster(e.clone()))?;
             let lookup = rollout::window(cluster, &request.namespace, name, now);
             match sources.rollout_lookup_limit {
                 Some(limit) => tokio::time::timeout(limit, lookup).await.unwrap_or_else(|_| {

@@ -1,8 +1,11 @@
 //! The kubectl plugin: parse, run, map the outcome to an exit code. All behaviour lives in the library.
 
 use clap::Parser;
-use kubectl_vroute::cli::{self, CliError, PluginCli};
+use kubectl_vroute::cli::{self, PluginCli};
+use kubectl_vroute::error::Error;
 use kubectl_vroute::exit::Exit;
+use kubectl_vroute::render::Style;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -16,16 +19,19 @@ fn main() -> ExitCode {
         }
     };
     kubectl_vroute::init_process();
+    // Where stdout goes, decided once for every command.
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let style = Style::new(std::io::stdout().is_terminal(), no_color);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     let outcome = match runtime {
-        Ok(rt) => rt.block_on(cli::run(cli)),
-        Err(e) => Err(CliError::Io(e)),
+        Ok(rt) => rt.block_on(cli::run(cli, style)),
+        Err(e) => Err(Error::Io(e)),
     };
     let exit = match outcome {
         Ok(exit) => exit,
-        Err(CliError::ClosedPipe) => Exit::Ok,
+        Err(Error::ClosedPipe) => Exit::Ok,
         Err(e) => {
-            eprintln!("error: {e}");
+            cli::report(&e);
             e.exit()
         }
     };

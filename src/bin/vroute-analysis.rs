@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(kubectl_vroute::analysis::server::ServeError::Serve)
         .and_then(|runtime| runtime.block_on(cli.serve()));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

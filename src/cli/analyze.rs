@@ -2,19 +2,18 @@
 //! exit code) and the `vroute-analysis` service's flags. Both feed the same pipeline
 //! ([`crate::analysis::analyze`]); flag values go through the same validation as HTTP parameters.
 
-use super::common::{KubeArgs, PromArgs};
-use super::{CliError, print};
-use crate::analysis::server::{self, Config, Tls};
-use crate::analysis::window::Origin;
-use crate::analysis::{self, Analysis, AnalysisError, RawParams, Request, Sources};
+use super::common::{KubeArgs, OutputArg, PromArgs};
+use super::print;
+use crate::analysis::server::{self, Config, ServeError, Tls};
+use crate::analysis::{self, RawParams, Request, Sources};
 use crate::cluster::{Cluster, ClusterError, ConnectOptions};
 use crate::duration;
+use crate::error::{Error, Usage, analyze_flag};
 use crate::exit::Exit;
-use crate::judge::{ArmSummary, Verdict};
-use crate::metrics::{Prom, PromError};
+use crate::judge::Verdict;
+use crate::metrics::Prom;
 use crate::render::{self, Format};
 use clap::{Args, Parser};
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -61,36 +60,34 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "P")]
     pub alpha: Option<String>,
     /// Output format (json: the service's document).
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    pub output: Format,
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputArg::Table)]
+    pub output: OutputArg,
     #[command(flatten)]
     pub prom: PromArgs,
 }
 
-pub async fn run(kube: &KubeArgs, args: AnalyzeArgs) -> Result<Exit, CliError> {
+pub async fn run(kube: &KubeArgs, args: AnalyzeArgs) -> Result<Exit, Error> {
     if args.prom.prometheus_url.is_none() && args.prom.prometheus_service.is_none() {
-        return Err(CliError::Usage("analyze needs --prometheus-url URL or --prometheus-service NS/NAME:PORT".into()));
+        return Err(Usage::Combination(
+            "analyze needs --prometheus-url URL or --prometheus-service NS/NAME:PORT".into(),
+        )
+        .into());
     }
     // The cluster is only needed for the namespace of the context, the service proxy, or a Rollout.
     let needs_cluster = kube.namespace.is_none() || args.prom.prometheus_service.is_some() || args.rollout.is_some();
     let cluster = if needs_cluster { Some(kube.connect(false).await?) } else { None };
     let namespace = kube.namespace.clone().or_else(|| cluster.as_ref().map(|c| c.namespace.clone()));
     let request = Request::parse(&params(&args, namespace.unwrap_or_default()))
-        .map_err(|e| CliError::Usage(format!("{}: {}", flag(&e.field), e.message)))?;
-    let prometheus = args.prom.client(cluster.as_ref())?.ok_or_else(|| CliError::Usage("no Prometheus".into()))?;
+        .map_err(|e| Usage::Flag { flag: analyze_flag(&e.field), problem: e.message })?;
+    let prometheus = args.prom.client(cluster.as_ref())?.ok_or_else(|| Usage::Combination("no Prometheus".into()))?;
     let sources = Sources {
         prometheus,
-        cluster: cluster.ok_or_else(|| "not connected".to_string()),
+        cluster: cluster.ok_or_else(|| ClusterError::Config("no cluster was needed for this request".into())),
         rollout_lookup_limit: None,
         on_query: None,
     };
-    let analysis = analysis::analyze(&request, &sources, jiff::Timestamp::now()).await.map_err(cli_error)?;
-    let text = match args.output {
-        Format::Json => render::json(&analysis),
-        Format::Yaml => render::yaml(&analysis).map_err(|e| CliError::Usage(e.to_string()))?,
-        Format::Table | Format::Wide => human(&analysis),
-    };
-    print(&text)?;
+    let analysis = analysis::analyze(&request, &sources, jiff::Timestamp::now()).await?;
+    print(&render::analysis::render(&analysis, Format::from(args.output))?)?;
     Ok(match analysis.judgement.verdict {
         Verdict::Pass => Exit::Ok,
         Verdict::Fail => Exit::Negative,
@@ -121,98 +118,6 @@ fn params(args: &AnalyzeArgs, namespace: String) -> RawParams {
         }
     }
     raw
-}
-
-/// The flag (or argument) behind a request field, for messages.
-fn flag(field: &str) -> String {
-    match field {
-        "namespace" => "-n/--namespace".to_string(),
-        "service" => "SERVICE".to_string(),
-        "maxErrorRate" => "--max-error-rate".to_string(),
-        "passMargin" => "--pass-margin".to_string(),
-        other => format!("--{other}"),
-    }
-}
-
-fn cli_error(e: AnalysisError) -> CliError {
-    match e {
-        AnalysisError::Request(e) => CliError::Usage(format!("{}: {}", flag(&e.field), e.message)),
-        AnalysisError::Cluster(e) => CliError::Cluster(e),
-        e @ (AnalysisError::BadRollout(_) | AnalysisError::NoCluster(_)) => {
-            CliError::Cluster(ClusterError::Config(e.to_string()))
-        }
-        AnalysisError::Prometheus(e) => CliError::Prometheus(e),
-        AnalysisError::BadData { url, reason } => CliError::Prometheus(PromError::Garbage { url, reason }),
-    }
-}
-
-/// The verdict first, then the evidence a reviewer checks: both arms' counts, the three e-values against
-/// their threshold, the window and the queries.
-fn human(analysis: &Analysis) -> String {
-    let (j, w) = (&analysis.judgement, &analysis.window);
-    let mut out = format!("{}: {}\n{}\n\n", j.verdict.as_str(), j.reason.code(), j.message);
-    let mut arms = render::table(&["arm", "requests", "errors", "error rate", "95% interval"]);
-    for (name, arm) in [("canary", &j.canary), ("baseline", &j.baseline)] {
-        let rate = arm.error_rate.map_or_else(|| "-".to_string(), percent);
-        arms.add_row(vec![name.to_string(), arm.requests.to_string(), arm.errors.to_string(), rate, interval(arm)]);
-    }
-    out.push_str(&render::finish(&arms));
-    let e = &j.evidence;
-    let mut tests = render::table(&["test", "e-value", "decides at"]);
-    let threshold = format!(">= {}", number(e.threshold));
-    let rows = [
-        (format!("canary worse than {}x baseline", e.worse_above), e.e_worse, e.log10_e_worse),
-        (format!("canary below {}x baseline", e.not_worse_below), e.e_not_worse, e.log10_e_not_worse),
-        (format!("canary above the {} ceiling", percent(e.max_error_rate)), e.e_ceiling, e.log10_e_ceiling),
-    ];
-    for (name, value, log10) in rows {
-        tests.add_row(vec![name, e_value(value, log10), threshold.clone()]);
-    }
-    out.push('\n');
-    out.push_str(&render::finish(&tests));
-    let origin = match w.from {
-        Origin::Since => "from --since".to_string(),
-        Origin::Window => format!("the last {}m", w.seconds() / 60),
-        Origin::Rollout => "since the canary ReplicaSet was created".to_string(),
-    };
-    let _ = writeln!(out, "\nwindow: {} to {}, {} step(s) of {}s ({origin})", w.start, w.end, w.steps, w.step_seconds);
-    if let Some(r) = &w.rollout {
-        let rs = r.replica_set.as_deref().unwrap_or("none yet");
-        let weight = r.canary_weight.map_or_else(|| "unknown".to_string(), percent);
-        let _ = writeln!(out, "rollout: {}, canary ReplicaSet {rs}, canary weight {weight}", r.name);
-    }
-    for q in &analysis.queries {
-        let _ = writeln!(out, "query ({}): {}", q.purpose, q.query);
-    }
-    out
-}
-
-fn interval(arm: &ArmSummary) -> String {
-    format!("{} - {}", percent(arm.wilson95[0]), percent(arm.wilson95[1]))
-}
-
-/// Three significant digits: 1.23%, 0.100%, 12.3%.
-fn percent(rate: f64) -> String {
-    format!("{}%", number(rate * 100.0))
-}
-
-fn number(x: f64) -> String {
-    if x <= 0.0 {
-        return "0".to_string();
-    }
-    let decimals = (2.0 - x.log10().floor()).clamp(0.0, 8.0) as usize;
-    format!("{x:.decimals$}")
-}
-
-/// E-values span hundreds of orders of magnitude; beyond f64 (saturated), the exact log10 is shown.
-fn e_value(value: f64, log10: f64) -> String {
-    if !(1e-300..1e300).contains(&value) {
-        format!("1e{log10:.0}")
-    } else if (1e-3..1e4).contains(&value) {
-        number(value)
-    } else {
-        format!("{value:.2e}")
-    }
 }
 
 /// vroute-analysis: the Argo Rollouts `web` metric provider that judges a canary against its baseline from
@@ -252,12 +157,12 @@ impl AnalysisCli {
     /// Builds the clients and serves until SIGTERM. The cluster (for `rollout=NAME`) comes from the usual
     /// places, in-cluster credentials included; without one the service still judges `since`/`window`
     /// requests and answers `rollout` ones 503, saying why.
-    pub async fn serve(self) -> Result<(), String> {
+    pub async fn serve(self) -> Result<(), ServeError> {
         let token = match &self.token_file {
             Some(path) => Some(read_token(path)?),
             None => None,
         };
-        let prometheus = Prom::direct(&self.prometheus_url, self.prometheus_timeout).map_err(|e| e.to_string())?;
+        let prometheus = Prom::direct(&self.prometheus_url, self.prometheus_timeout).map_err(ServeError::Prometheus)?;
         // Argo Rollouts gives a web metric 10 s (its default timeoutSeconds). The Rollout lookup is bounded at
         // 3 s in all, so with the default 5 s Prometheus limit an answer always comes in time.
         if self.prometheus_timeout + ROLLOUT_LOOKUP_LIMIT >= Duration::from_secs(10) {
@@ -268,9 +173,8 @@ impl AnalysisCli {
             );
         }
         let options = ConnectOptions { request_timeout: Some(ROLLOUT_LOOKUP_LIMIT), ..Default::default() };
-        let cluster = Cluster::connect(&options).await.map_err(|e| {
+        let cluster = Cluster::connect(&options).await.inspect_err(|e| {
             tracing::warn!(error = %e, "no cluster access: requests with rollout=NAME will be answered 503");
-            format!("the service has no cluster access ({e})")
         });
         let tls = match (self.tls_cert, self.tls_key) {
             (Some(cert), Some(key)) => Some(Tls { cert, key }),
@@ -283,37 +187,16 @@ impl AnalysisCli {
             cache_ttl: self.cache_ttl,
             tls,
         };
-        server::run(config, server::shutdown_signal()).await.map_err(|e| e.to_string())
+        server::run(config, server::shutdown_signal()).await
     }
 }
 
-fn read_token(path: &std::path::Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--token-file {}: {e}", path.display()))?;
+fn read_token(path: &std::path::Path) -> Result<String, ServeError> {
+    let bad = |problem: String| ServeError::Token { path: path.display().to_string(), problem };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(format!("--token-file {}: the file is empty", path.display()));
+        return Err(bad("the file is empty".into()));
     }
     Ok(token.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_are_short_and_exact_where_it_matters() {
-        assert_eq!(percent(0.012_34), "1.23%");
-        assert_eq!(percent(0.001), "0.100%");
-        assert_eq!(e_value(20.0, 1.3), "20.0");
-        assert_eq!(e_value(5.92e-6, -5.23), "5.92e-6");
-        assert_eq!(e_value(1e300, 412.4), "1e412");
-        assert_eq!(e_value(0.0, -712.6), "1e-713");
-    }
-
-    #[test]
-    fn request_fields_are_named_as_flags() {
-        assert_eq!(flag("maxErrorRate"), "--max-error-rate");
-        assert_eq!(flag("canary"), "--canary");
-        assert_eq!(flag("namespace"), "-n/--namespace");
-    }
 }

@@ -1,10 +1,13 @@
-//! Flags shared by several commands, and their conversion into library options.
+//! Flags shared by several commands, and their conversion into library options: the only place clap's types
+//! meet the library's.
 
-use crate::cluster::{Cluster, ConnectOptions};
+use crate::cluster::{Cluster, ClusterError, ConnectOptions};
 use crate::duration;
+use crate::graph;
 use crate::metrics::{Prom, PromError};
-use crate::routes;
-use clap::Args;
+use crate::render::Format;
+use crate::views::result::DryRun;
+use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,7 +30,7 @@ pub struct KubeArgs {
 }
 
 impl KubeArgs {
-    pub async fn connect(&self, watch: bool) -> Result<Cluster, crate::cluster::ClusterError> {
+    pub async fn connect(&self, watch: bool) -> Result<Cluster, ClusterError> {
         Cluster::connect(&ConnectOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
@@ -51,8 +54,8 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    pub fn options(&self, scope: routes::Scope) -> routes::Options {
-        routes::Options { domain: self.cluster_domain.clone(), version_label: self.version_label.clone(), scope }
+    pub fn options(&self, scope: graph::Scope) -> graph::Options {
+        graph::Options { domain: self.cluster_domain.clone(), version_label: self.version_label.clone(), scope }
     }
 }
 
@@ -78,6 +81,65 @@ impl PromArgs {
             (Some(url), _, _) => Prom::direct(url, self.prometheus_timeout).map(Some),
             (None, Some(svc), Some(cluster)) => Prom::via_api_server(cluster, svc, self.prometheus_timeout).map(Some),
             _ => Ok(None),
+        }
+    }
+}
+
+/// `-o` of the data commands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    #[default]
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+impl From<OutputArg> for Format {
+    fn from(arg: OutputArg) -> Format {
+        match arg {
+            OutputArg::Table => Format::Table,
+            OutputArg::Wide => Format::Wide,
+            OutputArg::Json => Format::Json,
+            OutputArg::Yaml => Format::Yaml,
+        }
+    }
+}
+
+/// `-o` of the commands that write: a result document instead of messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DocumentArg {
+    Json,
+    Yaml,
+}
+
+/// The format of a writing command's output.
+pub fn document_format(arg: Option<DocumentArg>) -> Format {
+    match arg {
+        None => Format::Table,
+        Some(DocumentArg::Json) => Format::Json,
+        Some(DocumentArg::Yaml) => Format::Yaml,
+    }
+}
+
+/// `--dry-run`, as kubectl spells it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum DryRunArg {
+    /// Write for real.
+    #[default]
+    None,
+    /// Compute the result locally; send nothing.
+    Client,
+    /// Send the write with `dryRun=All`: the API server validates and admits it but stores nothing.
+    Server,
+}
+
+impl From<DryRunArg> for DryRun {
+    fn from(arg: DryRunArg) -> DryRun {
+        match arg {
+            DryRunArg::None => DryRun::None,
+            DryRunArg::Client => DryRun::Client,
+            DryRunArg::Server => DryRun::Server,
         }
     }
 }

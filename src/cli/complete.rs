@@ -4,8 +4,9 @@
 //! line, then `:<directive>` as Cobra defines it. Service and Rollout names come from the cluster.
 
 use super::common::KubeArgs;
-use super::{CliError, PluginCli, print};
+use super::{PluginCli, print};
 use crate::cluster::resources::{ROLLOUTS, Res, SERVICES, list};
+use crate::error::Error;
 use crate::exit::Exit;
 use clap::{Args, CommandFactory};
 use std::time::Duration;
@@ -23,7 +24,7 @@ pub struct CompleteArgs {
     pub words: Vec<String>,
 }
 
-pub fn completion(args: CompletionArgs) -> Result<Exit, CliError> {
+pub fn completion(args: CompletionArgs) -> Result<Exit, Error> {
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut PluginCli::command(), "kubectl-vroute", &mut out);
     print(&String::from_utf8_lossy(&out))?;
@@ -34,7 +35,7 @@ pub fn completion(args: CompletionArgs) -> Result<Exit, CliError> {
 const NO_FILES: u8 = 4;
 const FILES: u8 = 0;
 
-pub async fn complete(args: CompleteArgs) -> Result<Exit, CliError> {
+pub async fn complete(args: CompleteArgs) -> Result<Exit, Error> {
     let (candidates, directive) = candidates(&args.words).await;
     let mut text: String = candidates.into_iter().map(|c| c + "\n").collect();
     text.push_str(&format!(":{directive}\n"));

@@ -1,23 +1,24 @@
-//! Command-line definitions and dispatch. Flags are parsed here and turned into library options; nothing
-//! below `cli` sees clap. Each command lives in its own file.
+//! Command-line definitions and dispatch: flags -> options -> operation ([`crate::ops`]) -> render. Flags are
+//! parsed here and turned into library options; nothing below `cli` sees clap. Each command lives in its own
+//! file.
 
 mod analyze;
 mod check;
 pub mod common;
 mod complete;
 mod edit;
-mod error;
 mod rollout;
 mod status;
 mod version;
 
 pub use analyze::AnalysisCli;
-pub use error::CliError;
 
+use crate::error::Error;
 use crate::exit::{EXIT_CODES_HELP, Exit};
+use crate::render::Style;
 use clap::{Parser, Subcommand};
 use common::KubeArgs;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 /// See and steer traffic between versions of a service (Istio + Argo Rollouts).
 #[derive(Debug, Parser)]
@@ -70,38 +71,45 @@ pub enum Command {
     Complete(complete::CompleteArgs),
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: PluginCli) -> Result<Exit, CliError> {
+/// Runs a parsed command line; `style` says where stdout goes (decided once, by the binary).
+pub async fn run(cli: PluginCli, style: Style) -> Result<Exit, Error> {
+    let kube = &cli.kube;
     match cli.command {
-        Command::Status(args) => status::run(&cli.kube, args).await,
-        Command::Check(args) => check::run(&cli.kube, args).await,
-        Command::SetWeight(args) => edit::set_weight(&cli.kube, args).await,
-        Command::Switch(args) => edit::switch(&cli.kube, args).await,
-        Command::Mirror(args) => edit::mirror(&cli.kube, args).await,
-        Command::Pin(args) => edit::pin(&cli.kube, args).await,
-        Command::Undo(args) => edit::undo(&cli.kube, args).await,
-        Command::Promote(args) => rollout::promote(&cli.kube, args).await,
-        Command::Abort(args) => rollout::abort(&cli.kube, args).await,
-        Command::Retry(args) => rollout::retry(&cli.kube, args).await,
-        Command::Pause(args) => rollout::pause(&cli.kube, args).await,
-        Command::Wait(args) => rollout::wait(&cli.kube, args).await,
-        Command::Analyze(args) => analyze::run(&cli.kube, args).await,
-        Command::Version(args) => version::run(&cli.kube, args).await,
+        Command::Status(args) => status::run(kube, args, style).await,
+        Command::Check(args) => check::run(kube, args, style).await,
+        Command::SetWeight(args) => edit::set_weight(kube, args).await,
+        Command::Switch(args) => edit::switch(kube, args).await,
+        Command::Mirror(args) => edit::mirror(kube, args).await,
+        Command::Pin(args) => edit::pin(kube, args).await,
+        Command::Undo(args) => edit::undo(kube, args).await,
+        Command::Promote(args) => rollout::promote(kube, args).await,
+        Command::Abort(args) => rollout::abort(kube, args).await,
+        Command::Retry(args) => rollout::retry(kube, args).await,
+        Command::Pause(args) => rollout::pause(kube, args).await,
+        Command::Wait(args) => rollout::wait(kube, args, style).await,
+        Command::Analyze(args) => analyze::run(kube, args).await,
+        Command::Version(args) => version::run(kube, args).await,
         Command::Completion(args) => complete::completion(args),
         Command::Complete(args) => complete::complete(args).await,
     }
 }
 
 /// Writes to stdout; a reader that went away (`| head`) ends the command quietly instead of panicking.
-pub fn print(text: &str) -> Result<(), CliError> {
+pub fn print(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
-        .map_err(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { CliError::ClosedPipe } else { CliError::Io(e) })
+        .map_err(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Error::ClosedPipe } else { Error::Output(e) })
 }
 
-pub fn stdout_is_tty() -> bool {
-    std::io::stdout().is_terminal()
+/// Prints an error as kubectl does, with what was done before it failed.
+pub fn report(e: &Error) {
+    if let Error::AfterPatches { rollout, applied, .. } = e {
+        for part in applied {
+            eprintln!("warning: rollout '{rollout}': the {part} patch was applied");
+        }
+    }
+    eprintln!("error: {e}");
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! `kubectl vroute version`: the plugin's version and the server's it talks to.
 
-use super::common::KubeArgs;
-use super::{CliError, print};
+use super::common::{KubeArgs, OutputArg};
+use super::print;
 use crate::cluster::Action;
+use crate::error::Error;
 use crate::exit::Exit;
 use crate::render::{self, Format};
 use clap::Args;
@@ -14,8 +15,8 @@ pub struct VersionArgs {
     #[arg(long)]
     pub client: bool,
     /// Output format (json or yaml; table prints two lines).
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Table)]
-    pub output: Format,
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputArg::Table)]
+    pub output: OutputArg,
 }
 
 #[derive(Serialize)]
@@ -25,7 +26,7 @@ struct Versions {
     server_version: Option<String>,
 }
 
-pub async fn run(kube: &KubeArgs, args: VersionArgs) -> Result<Exit, CliError> {
+pub async fn run(kube: &KubeArgs, args: VersionArgs) -> Result<Exit, Error> {
     let server_version = if args.client {
         None
     } else {
@@ -36,10 +37,9 @@ pub async fn run(kube: &KubeArgs, args: VersionArgs) -> Result<Exit, CliError> {
         Some(info.git_version)
     };
     let v = Versions { client_version: env!("CARGO_PKG_VERSION"), server_version };
-    let text = match args.output {
-        Format::Json => render::json(&v),
-        Format::Yaml => render::yaml(&v).map_err(CliError::Usage)?,
-        Format::Table | Format::Wide => {
+    let text = match render::document(&v, Format::from(args.output)) {
+        Some(doc) => doc?,
+        None => {
             let mut s = format!("Client Version: v{}\n", v.client_version);
             if let Some(server) = &v.server_version {
                 s.push_str(&format!("Server Version: {server}\n"));

@@ -6,13 +6,14 @@ mod client;
 pub mod resources;
 pub mod rollouts;
 pub mod snapshot;
+pub mod watch;
 pub mod write;
 
 pub use client::{Cluster, ConnectOptions};
 
 use thiserror::Error;
 
-#[derive(Debug, Error)]
+#[derive(Clone, Debug, Error)]
 pub enum ClusterError {
     #[error("{0}")]
     Config(String),
@@ -28,7 +29,7 @@ pub enum ClusterError {
     CrdMissing(String),
     #[error("{verb} {resource}{scope}: {message}")]
     Api { verb: String, resource: String, scope: String, code: u16, message: String },
-    #[error("Rollout \"{name}\" not found in namespace \"{namespace}\"{}", crate::routes::suggest(.suggestions))]
+    #[error("Rollout \"{name}\" not found in namespace \"{namespace}\"{}", crate::graph::suggest(.suggestions))]
     RolloutNotFound { name: String, namespace: String, suggestions: Vec<String> },
     /// `resource` is `rollouts` or `rollouts/status`, as RBAC rules name them.
     #[error(
@@ -51,7 +52,7 @@ pub struct Action<'a> {
 }
 
 impl Action<'_> {
-    fn scope(&self) -> String {
+    pub fn scope(&self) -> String {
         match self.namespace {
             Some(ns) => format!(" in namespace \"{ns}\""),
             None => " at the cluster scope".to_string(),

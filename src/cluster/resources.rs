@@ -1,6 +1,8 @@
 //! The API resources the tool reads and writes, and typed list calls over them.
 
 use super::{Action, Cluster, ClusterError};
+use crate::objects::Unreadable;
+use crate::objects::read::{self, Readable};
 use kube::api::ListParams;
 use kube::core::{ObjectList, Request};
 use serde::de::DeserializeOwned;
@@ -71,4 +73,26 @@ pub async fn list_with<T: DeserializeOwned + Clone>(
         Ok(list) => Ok(list.items),
         Err(e) => Err(action.error(&cluster.server, e)),
     }
+}
+
+/// Lists a collection in one request and reads each item on its own ([`read::items`]): the typed items, and
+/// those that could not be read, named with the field at fault.
+pub async fn list_read<T: Readable>(
+    cluster: &Cluster,
+    res: Res,
+    namespace: Option<&str>,
+) -> Result<(Vec<T>, Vec<Unreadable>), ClusterError> {
+    let rbac = res.rbac_name();
+    let action = Action { verb: "list", resource: &rbac, namespace };
+    let request = Request::new(res.url(namespace))
+        .list(&ListParams::default())
+        .map_err(|e| ClusterError::Config(e.to_string()))?;
+    let body = cluster.client.request_text(request).await.map_err(|e| action.error(&cluster.server, e))?;
+    read::items(&body).map_err(|e| ClusterError::Api {
+        verb: "list".into(),
+        resource: rbac.clone(),
+        scope: action.scope(),
+        code: 200,
+        message: format!("the answer is not a list: {e}"),
+    })
 }

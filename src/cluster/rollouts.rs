@@ -35,7 +35,7 @@ async fn missing(cluster: &Cluster, namespace: &str, name: &str) -> ClusterError
     match list(cluster, namespace, &ListParams::default()).await {
         Ok(items) => {
             let names = items.iter().filter_map(|r| r["metadata"]["name"].as_str().map(str::to_string));
-            not_found(crate::routes::close_names(name, names))
+            not_found(crate::graph::close_names(name, names))
         }
         Err(ClusterError::NotFound { .. }) => crd_missing(cluster),
         // Allowed to get but not to list: no suggestions, the answer is still "not found".

@@ -1,69 +1,87 @@
-//! Reads everything the route model needs in one round of concurrent list calls (no per-object requests),
+//! Reads everything the route graph needs in one round of concurrent list calls (no per-object requests),
 //! plus, when routes lead to other namespaces (a host-level split, a service named in another namespace), a
-//! second round for the Services and Pods of exactly those namespaces.
+//! second round for the Services and Pods of exactly those namespaces. Each item is read on its own: what
+//! cannot be read is kept as [`Unreadable`], never dropped.
 //!
 //! VirtualServices, DestinationRules and Rollouts are listed cluster-wide when allowed: one in any namespace may
 //! route to, set subsets for, or manage the routes of a host here (gateway routes usually live in istio-system).
+//! Without that right the namespace's are listed, and the snapshot records what is missing ([`PartialListing`]).
 
-use super::resources::{self, ISTIO_VERSIONS, PODS, ROLLOUTS, Res, SERVICES, list};
+use super::resources::{self, ISTIO_VERSIONS, PODS, ROLLOUTS, Res, SERVICES, list_read};
 use super::{Cluster, ClusterError};
-use crate::routes::{self, Snapshot};
+use crate::graph::{self, Options};
+use crate::objects::read::Readable;
+use crate::objects::{Listable, Listed, PartialListing, Shortfall, Snapshot, Unreadable};
 use futures::future::try_join_all;
-use serde::de::DeserializeOwned;
 
-pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &routes::Options) -> Result<Snapshot, ClusterError> {
+/// A snapshot, and which Istio API version served it (a watch must watch the same one).
+pub struct Read {
+    pub snapshot: Snapshot,
+    pub istio_version: &'static str,
+}
+
+pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &Options) -> Result<Read, ClusterError> {
     let ns = (!all_namespaces).then_some(cluster.namespace.as_str());
     let (vs, dr, services, pods, rollouts) = tokio::join!(
-        istio_list(cluster, resources::virtual_services, ns),
-        istio_list(cluster, resources::destination_rules, ns),
-        services_in(cluster, ns),
-        list(cluster, PODS, ns),
+        istio_list(cluster, resources::virtual_services, Listable::VirtualServices, ns),
+        istio_list(cluster, resources::destination_rules, Listable::DestinationRules, ns),
+        list_read(cluster, SERVICES, ns),
+        list_read(cluster, PODS, ns),
         optional_list(cluster, ROLLOUTS, ns),
     );
     // Errors are reported in this fixed order (not whichever request failed first), so the same missing
     // permission always gives the same message.
     let (vs, dr, services, pods, rollouts) = (vs?, dr?, services?, pods?, rollouts?);
-    let partial = [vs.1, dr.1, services.1, rollouts.1].into_iter().flatten().collect();
-    let mut snap = Snapshot {
-        virtual_services: vs.0,
-        destination_rules: dr.0,
-        services: services.0,
-        pods,
-        rollouts: rollouts.0,
-        partial,
-    };
+    let mut snap = Snapshot::default();
+    let istio_version = vs.version;
+    snap.virtual_services = vs.listing.items;
+    snap.destination_rules = dr.listing.items;
+    snap.services = services.0;
+    snap.pods = pods.0;
+    snap.rollouts = rollouts.items;
+    snap.unreadable = [vs.listing.unreadable, dr.listing.unreadable, services.1, pods.1, rollouts.unreadable].concat();
+    snap.partial = [vs.listing.partial, dr.listing.partial, rollouts.partial].into_iter().flatten().collect();
     if let Some(ns) = ns {
-        let more: Vec<String> = routes::needed_namespaces(&snap, opts).into_iter().filter(|n| n != ns).collect();
+        let more: Vec<String> = graph::needed_namespaces(&snap, opts).into_iter().filter(|n| n != ns).collect();
         let (services, pods) = tokio::try_join!(
-            try_join_all(more.iter().map(|n| list(cluster, SERVICES, Some(n)))),
-            try_join_all(more.iter().map(|n| list(cluster, PODS, Some(n)))),
+            try_join_all(more.iter().map(|n| list_read(cluster, SERVICES, Some(n)))),
+            try_join_all(more.iter().map(|n| list_read(cluster, PODS, Some(n)))),
         )?;
-        snap.services.extend(services.into_iter().flatten());
-        snap.pods.extend(pods.into_iter().flatten());
+        for (items, unreadable) in services {
+            snap.services.extend(items);
+            snap.unreadable.extend(unreadable);
+        }
+        for (items, unreadable) in pods {
+            snap.pods.extend(items);
+            snap.unreadable.extend(unreadable);
+        }
     }
-    Ok(snap)
+    Ok(Read { snapshot: snap, istio_version })
 }
 
-async fn services_in<T: DeserializeOwned + Clone>(
-    cluster: &Cluster,
-    ns: Option<&str>,
-) -> Result<Listed<T>, ClusterError> {
-    list(cluster, SERVICES, ns).await.map(|items| (items, None))
+/// Items read from a listing, and how far the listing reached.
+struct Listing<T> {
+    items: Vec<T>,
+    unreadable: Vec<Unreadable>,
+    partial: Option<PartialListing>,
 }
 
-type Listed<T> = (Vec<T>, Option<String>);
+struct IstioListing<T> {
+    listing: Listing<T>,
+    version: &'static str,
+}
 
-/// Lists an Istio resource in the newest served version. A VirtualService in any namespace may route to
-/// this one's hosts, so it lists cluster-wide, and falls back to the namespace (saying so) without the right.
-async fn istio_list<T: DeserializeOwned + Clone>(
+/// Lists an Istio resource in the newest served version.
+async fn istio_list<T: Readable>(
     cluster: &Cluster,
     res: fn(&'static str) -> Res,
+    what: Listable,
     ns: Option<&str>,
-) -> Result<Listed<T>, ClusterError> {
+) -> Result<IstioListing<T>, ClusterError> {
     for version in ISTIO_VERSIONS {
-        match widest_list(cluster, res(version), ns).await {
+        match widest_list(cluster, res(version), what, ns).await {
             Err(ClusterError::NotFound { .. }) => continue,
-            other => return other,
+            other => return other.map(|listing| IstioListing { listing, version }),
         }
     }
     Err(ClusterError::CrdMissing(format!(
@@ -73,49 +91,50 @@ async fn istio_list<T: DeserializeOwned + Clone>(
     )))
 }
 
-/// Lists cluster-wide; with only namespace rights, lists the namespace and notes what may be missing.
-async fn widest_list<T: DeserializeOwned + Clone>(
+/// Lists cluster-wide; with only namespace rights, lists the namespace and records what may be missing.
+async fn widest_list<T: Readable>(
     cluster: &Cluster,
     res: Res,
+    what: Listable,
     ns: Option<&str>,
-) -> Result<Listed<T>, ClusterError> {
-    match (list(cluster, res, None).await, ns) {
-        (Ok(items), _) => Ok((items, None)),
+) -> Result<Listing<T>, ClusterError> {
+    match (list_read(cluster, res, None).await, ns) {
+        (Ok((items, unreadable)), _) => Ok(Listing { items, unreadable, partial: None }),
         (Err(ClusterError::Forbidden { .. }), Some(ns)) => {
-            let items = list(cluster, res, Some(ns)).await?;
-            let note = format!(
-                "{} listed in namespace {ns} only (no cluster-wide list permission): objects in other namespaces are not shown",
-                res.rbac_name()
-            );
-            Ok((items, Some(note)))
+            let (items, unreadable) = list_read(cluster, res, Some(ns)).await?;
+            let partial = PartialListing {
+                resource: what,
+                listed: Listed::Namespace(ns.to_string()),
+                reason: Shortfall::Forbidden,
+            };
+            Ok(Listing { items, unreadable, partial: Some(partial) })
         }
         (Err(e), _) => Err(e),
     }
 }
 
-/// Rollouts are optional: no CRD means no Rollouts; no permission is noted rather than fatal. They are listed
-/// cluster-wide when allowed: a Rollout in another namespace may manage routes here (`virtualService: {name:
-/// vs.namespace}`), and an edit must not touch them; with namespace rights only, the namespace's are all that
-/// can be known.
-async fn optional_list<T: DeserializeOwned + Clone>(
-    cluster: &Cluster,
-    res: Res,
-    ns: Option<&str>,
-) -> Result<Listed<T>, ClusterError> {
+/// Rollouts are optional: no CRD means no Rollouts; no permission is recorded rather than fatal. They are
+/// listed cluster-wide when allowed: a Rollout in another namespace may manage routes here (`virtualService:
+/// {name: vs.namespace}`), and an edit must not touch them; with namespace rights only, the namespace's are all
+/// that can be known.
+async fn optional_list<T: Readable>(cluster: &Cluster, res: Res, ns: Option<&str>) -> Result<Listing<T>, ClusterError> {
+    let none = |partial| Listing { items: Vec::new(), unreadable: Vec::new(), partial };
     if ns.is_some() {
-        match list(cluster, res, None).await {
-            Ok(items) => return Ok((items, None)),
-            Err(ClusterError::NotFound { .. }) => return Ok((Vec::new(), None)),
+        match list_read(cluster, res, None).await {
+            Ok((items, unreadable)) => return Ok(Listing { items, unreadable, partial: None }),
+            Err(ClusterError::NotFound { .. }) => return Ok(none(None)),
             Err(ClusterError::Forbidden { .. }) => {} // namespace rights only: the namespace's list below
             Err(e) => return Err(e),
         }
     }
-    match list(cluster, res, ns).await {
-        Ok(items) => Ok((items, None)),
-        Err(ClusterError::NotFound { .. }) => Ok((Vec::new(), None)),
-        Err(ClusterError::Forbidden { .. }) => {
-            Ok((Vec::new(), Some(format!("cannot list {}: Rollout ownership is not shown", res.rbac_name()))))
-        }
+    match list_read(cluster, res, ns).await {
+        Ok((items, unreadable)) => Ok(Listing { items, unreadable, partial: None }),
+        Err(ClusterError::NotFound { .. }) => Ok(none(None)),
+        Err(ClusterError::Forbidden { .. }) => Ok(none(Some(PartialListing {
+            resource: Listable::Rollouts,
+            listed: Listed::Nothing,
+            reason: Shortfall::Forbidden,
+        }))),
         Err(e) => Err(e),
     }
 }

@@ -9,6 +9,7 @@
 
 use super::resources::{self, ISTIO_VERSIONS, Res};
 use super::{Action, Cluster, ClusterError};
+pub use crate::views::result::DryRun;
 use kube::api::{GetParams, PostParams};
 use kube::core::Request;
 use serde_json::Value;
@@ -21,19 +22,6 @@ const MAX_ATTEMPTS: u32 = 8;
 const BACKOFF_BASE: Duration = Duration::from_millis(20);
 const BACKOFF_CAP: Duration = Duration::from_millis(640);
 pub(super) const FIELD_MANAGER: &str = "kubectl-vroute";
-
-/// `--dry-run`, as kubectl spells it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DryRun {
-    /// Write for real.
-    #[default]
-    None,
-    /// Compute the result locally; send nothing.
-    Client,
-    /// Send the write with `dryRun=All`: the API server validates and admits it but stores nothing.
-    Server,
-}
 
 /// The Istio kinds vroute writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,10 +8,11 @@
 //! `set-weight`'s code, so route selection and every safety rule are the same, and the roles used are recorded
 //! so that the next `promote` or `abort` needs no flags.
 
+use super::object::Draft;
 use super::roles::{self, Roles};
-use super::weights::{self, Weight};
-use super::{Context, EditError, Summary, guard, object};
-use serde_json::Value;
+use super::weights::{self, Weight, named_shares};
+use super::{Context, EditError, Summary, guard};
+use crate::istio::route::percent;
 
 /// The versions named on the command line; `None` falls back to the recorded roles.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub struct RoleFlags {
 /// 100), or to 100 without a step; the stable version gets the rest. Refused when the route also sends traffic
 /// to a third version: that is not a two-version canary, and only `set-weight` can say what the split becomes.
 pub fn promote(
-    vs: &mut Value,
+    vs: &mut Draft,
     route: Option<&str>,
     flags: &RoleFlags,
     step: Option<u64>,
@@ -46,7 +47,7 @@ pub fn promote(
         .shares
         .iter()
         .filter(|(name, share)| *share > 0.0 && *name != stable && *name != canary)
-        .map(|(name, share)| format!("{name} {}%", object::percent(*share)))
+        .map(|(name, share)| format!("{name} {}%", percent(*share)))
         .collect();
     if !others.is_empty() {
         return Err(EditError::OtherVersions {
@@ -60,31 +61,31 @@ pub fn promote(
     let current = target.share(&canary).round() as u64;
     let to = step.map_or(100, |step| current.saturating_add(step).min(100));
     let split = [Weight { version: stable.clone(), weight: 100 - to }, Weight { version: canary.clone(), weight: to }];
-    let before = object::http(vs)?;
+    let before = vs.raw_http();
     let mut summary = weights::set_weight(vs, Some(&target.key), &split, false, ctx)?;
-    if object::http(vs)? == before {
+    if vs.raw_http() == before {
         summary.state.push_str(&format!(" (nothing to promote: the canary {canary} already has all the traffic)"));
     }
-    remember(vs, &target.key, Roles { stable, canary: Some(canary) })?;
+    roles::remember(vs, &target.key, Roles { stable, canary: Some(canary) })?;
     Ok(summary)
 }
 
 /// `abort SERVICE`: all of the route's traffic to the stable version, in one write (every other destination
 /// stays in the route with weight 0, so a later `promote` finds the canary again). The canary is not checked:
 /// aborting must work even when the canary's subset is already gone.
-pub fn abort(vs: &mut Value, route: Option<&str>, flags: &RoleFlags, ctx: &Context) -> Result<Summary, EditError> {
+pub fn abort(vs: &mut Draft, route: Option<&str>, flags: &RoleFlags, ctx: &Context) -> Result<Summary, EditError> {
     let target = Route::read(vs, route, ctx)?;
     let Some(stable) = target.stable(flags) else { return Err(target.unknown(true, false, ctx)) };
     let stable = ctx.version(&stable)?.name.clone();
     let canary = target.canary(flags);
-    let before = object::http(vs)?;
+    let before = vs.raw_http();
     let mut summary = weights::switch(vs, Some(&target.key), &stable, ctx)?;
-    if object::http(vs)? == before {
+    if vs.raw_http() == before {
         summary
             .state
             .push_str(&format!(" (nothing to abort: the stable version {stable} already has all the traffic)"));
     }
-    remember(vs, &target.key, Roles { stable, canary })?;
+    roles::remember(vs, &target.key, Roles { stable, canary })?;
     Ok(summary)
 }
 
@@ -100,16 +101,14 @@ struct Route {
 }
 
 impl Route {
-    fn read(vs: &Value, route: Option<&str>, ctx: &Context) -> Result<Route, EditError> {
-        let http = object::http(vs)?;
-        let index = guard::editable_route(&http, route, ctx)?;
-        let chosen = &http[index];
-        let key = object::route_key(chosen, index);
-        let names = object::destinations(chosen).iter().map(|d| ctx.name_of(&d["destination"]));
+    fn read(vs: &Draft, route: Option<&str>, ctx: &Context) -> Result<Route, EditError> {
+        let index = guard::editable_route(vs.http(), route, ctx)?;
+        let chosen = &vs.http()[index];
+        let key = chosen.key(index);
         Ok(Route {
             recorded: roles::read(vs)?.remove(&key),
-            label: object::route_label(chosen, index),
-            shares: names.zip(object::shares(chosen)).collect(),
+            label: chosen.label(index),
+            shares: named_shares(chosen, ctx),
             key,
         })
     }
@@ -136,7 +135,7 @@ impl Route {
             (true, false) => ("stable version is", "--stable VERSION"),
             _ => ("canary version is", "--to VERSION"),
         };
-        let split = self.shares.iter().map(|(n, s)| format!("{n} {}%", object::percent(*s)));
+        let split = self.shares.iter().map(|(n, s)| format!("{n} {}%", percent(*s)));
         EditError::RolesUnknown {
             vs: ctx.vs_label(),
             route: self.label.clone(),
@@ -147,20 +146,13 @@ impl Route {
     }
 }
 
-/// Records the roles the edit used (overriding what `set-weight`'s code inferred from the shares), so the next
-/// `promote` or `abort` needs no flags.
-fn remember(vs: &mut Value, key: &str, used: Roles) -> Result<(), EditError> {
-    let mut all = roles::read(vs)?;
-    all.insert(key.to_string(), used);
-    object::set_annotation(vs, roles::ANNOTATION, Some(serde_json::to_string(&all).expect("roles serialize")));
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::context::tests::{request, snapshot, split_vs, vs};
+    use crate::edit::context::tests::{on, request, snapshot, split_vs, vs};
+    use crate::edit::object::{self, Draft};
     use crate::edit::{Edit, Intent, apply, history};
+    use serde_json::Value;
     use serde_json::json;
 
     fn ctx(obj: &Value) -> Context {
@@ -206,10 +198,11 @@ mod tests {
                 "route \"primary\" now v1 0%, v2 100%"
             ]
         );
-        let commands: Vec<String> = history::read(&obj).unwrap().into_iter().map(|r| r.command).collect();
+        let commands: Vec<String> =
+            history::read(&Draft::new(&obj).unwrap()).unwrap().into_iter().map(|r| r.command).collect();
         assert_eq!(commands, ["promote --step 25", "promote --step 25", "promote"]);
         assert_eq!(
-            roles::read(&obj).unwrap()["primary"],
+            roles::read(&Draft::new(&obj).unwrap()).unwrap()["primary"],
             Roles { stable: "v1".into(), canary: Some("v2".into()) },
             "promoting to 100% does not swap the roles"
         );
@@ -225,8 +218,8 @@ mod tests {
     fn a_step_past_100_stops_at_100() {
         let mut obj = recorded();
         let ctx = ctx(&obj);
-        promote(&mut obj, None, &RoleFlags::default(), Some(90), &ctx).unwrap();
-        promote(&mut obj, None, &RoleFlags::default(), Some(90), &ctx).unwrap();
+        on(&mut obj, |d| promote(d, None, &RoleFlags::default(), Some(90), &ctx)).unwrap();
+        on(&mut obj, |d| promote(d, None, &RoleFlags::default(), Some(90), &ctx)).unwrap();
         assert_eq!(weights(&obj), [0, 100]);
     }
 
@@ -254,15 +247,23 @@ mod tests {
         let ctx = ctx(&obj);
         let first = apply(&promote_edit(Some("v1"), Some("v2"), Some(10)), &obj, &ctx).unwrap().object.unwrap();
         assert_eq!(weights(&first), [90, 10]);
-        assert_eq!(history::read(&first).unwrap()[0].command, "promote --stable v1 --to v2 --step 10");
+        assert_eq!(
+            history::read(&Draft::new(&first).unwrap()).unwrap()[0].command,
+            "promote --stable v1 --to v2 --step 10"
+        );
         let second = apply(&promote_edit(None, None, Some(10)), &first, &ctx).unwrap().object.unwrap();
         assert_eq!(weights(&second), [80, 20]);
         // A flag overrides the recorded role, and the new pair is recorded.
         let mut swapped = second.clone();
-        promote(&mut swapped, None, &RoleFlags { stable: Some("v2".into()), canary: Some("v1".into()) }, None, &ctx)
-            .unwrap();
+        on(&mut swapped, |d| {
+            promote(d, None, &RoleFlags { stable: Some("v2".into()), canary: Some("v1".into()) }, None, &ctx)
+        })
+        .unwrap();
         assert_eq!(weights(&swapped), [100, 0]);
-        assert_eq!(roles::read(&swapped).unwrap()["primary"], Roles { stable: "v2".into(), canary: Some("v1".into()) });
+        assert_eq!(
+            roles::read(&Draft::new(&swapped).unwrap()).unwrap()["primary"],
+            Roles { stable: "v2".into(), canary: Some("v1".into()) }
+        );
     }
 
     #[test]
@@ -270,7 +271,8 @@ mod tests {
         let mut obj = recorded();
         let ctx = ctx(&obj);
         let err =
-            promote(&mut obj, None, &RoleFlags { stable: Some("v2".into()), canary: None }, None, &ctx).unwrap_err();
+            on(&mut obj, |d| promote(d, None, &RoleFlags { stable: Some("v2".into()), canary: None }, None, &ctx))
+                .unwrap_err();
         assert_eq!(
             err.to_string(),
             "v2 cannot be both the stable and the canary version of route \"primary\": name the other one with \
@@ -286,7 +288,7 @@ mod tests {
             {"destination": {"host": "reviews", "subset": "v3"}, "weight": 10}]}]));
         let ctx = ctx(&obj);
         let flags = RoleFlags { stable: Some("v1".into()), canary: Some("v2".into()) };
-        let err = promote(&mut obj, None, &flags, Some(10), &ctx).unwrap_err();
+        let err = on(&mut obj, |d| promote(d, None, &flags, Some(10), &ctx)).unwrap_err();
         assert_eq!(
             err.to_string(),
             "route \"primary\" of VirtualService prod/reviews also sends v3 10%, which is neither its stable \
@@ -299,13 +301,16 @@ mod tests {
     fn abort_sends_everything_back_to_the_stable_version_and_keeps_the_canary_recorded() {
         let mut obj = recorded();
         let ctx = ctx(&obj);
-        promote(&mut obj, None, &RoleFlags::default(), Some(40), &ctx).unwrap();
+        on(&mut obj, |d| promote(d, None, &RoleFlags::default(), Some(40), &ctx)).unwrap();
         let abort = Edit { intent: Intent::Abort { route: None, roles: RoleFlags::default() }, force: false };
         let outcome = apply(&abort, &obj, &ctx).unwrap();
         assert_eq!(outcome.message, "route \"primary\" now v1 100%, v2 0%");
         let aborted = outcome.object.unwrap();
-        assert_eq!(history::read(&aborted).unwrap().last().unwrap().command, "abort");
-        assert_eq!(roles::read(&aborted).unwrap()["primary"], Roles { stable: "v1".into(), canary: Some("v2".into()) });
+        assert_eq!(history::read(&Draft::new(&aborted).unwrap()).unwrap().last().unwrap().command, "abort");
+        assert_eq!(
+            roles::read(&Draft::new(&aborted).unwrap()).unwrap()["primary"],
+            Roles { stable: "v1".into(), canary: Some("v2".into()) }
+        );
         let again = apply(&abort, &aborted, &ctx).unwrap();
         assert_eq!(
             again.message,
@@ -320,8 +325,11 @@ mod tests {
             {"destination": {"host": "reviews", "subset": "v1"}, "weight": 70},
             {"destination": {"host": "reviews", "subset": "v2"}, "weight": 30}]}]));
         let ctx = ctx(&obj);
-        abort(&mut obj, None, &RoleFlags { stable: Some("v1".into()), canary: None }, &ctx).unwrap();
+        on(&mut obj, |d| abort(d, None, &RoleFlags { stable: Some("v1".into()), canary: None }, &ctx)).unwrap();
         assert_eq!(weights(&obj), [100, 0]);
-        assert_eq!(roles::read(&obj).unwrap()["primary"], Roles { stable: "v1".into(), canary: None });
+        assert_eq!(
+            roles::read(&Draft::new(&obj).unwrap()).unwrap()["primary"],
+            Roles { stable: "v1".into(), canary: None }
+        );
     }
 }

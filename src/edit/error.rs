@@ -1,7 +1,7 @@
 //! Why an edit was refused. Every message names the object and field at fault and says what to do instead:
 //! these are printed as they are, after `error: `.
 
-use crate::routes::ModelError;
+use crate::graph::ModelError;
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq)]
@@ -52,6 +52,12 @@ pub enum EditError {
          grant `list` on rollouts.argoproj.io (see the README's RBAC section), or pass --force if none does"
     )]
     RolloutsUnknown { vs: String },
+    #[error(
+        "Rollout {rollout} cannot be read ({error}){}: fix the Rollout, or pass --force{}",
+        unreadable_claim(.vs, .routes),
+        if .routes.is_some() { " to edit anyway" } else { " if it does not" }
+    )]
+    RolloutUnreadable { vs: String, rollout: String, error: String, routes: Option<Vec<String>> },
 
     #[error("weight {arg:?}: {reason}; write VERSION=WEIGHT with a whole number from 0 to 100, e.g. v1=90 v2=10")]
     BadWeight { arg: String, reason: &'static str },
@@ -119,6 +125,17 @@ pub enum EditError {
 
     #[error("{object}: {field} {reason}")]
     Malformed { object: String, field: String, reason: String },
+}
+
+fn unreadable_claim(vs: &str, routes: &Option<Vec<String>>) -> String {
+    match routes {
+        Some(routes) => format!(
+            " and it claims {} of {vs}, which this edit would change. Its controller cannot read it either and \
+             leaves the route alone until the Rollout is fixed, then rewrites it",
+            routes.join(", ")
+        ),
+        None => format!(", not even which routes it manages, so it may manage those of {vs}"),
+    }
 }
 
 fn routed_by_hint(routed_by: &[String]) -> String {

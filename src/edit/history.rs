@@ -15,7 +15,10 @@
 //! `kubectl rollout undo`. Only `spec.http` is recorded: subsets `pin` added to a DestinationRule stay.
 
 use super::context::Context;
-use super::{EditError, Summary, guard, object, roles};
+use super::object::Draft;
+use super::{EditError, Summary, guard, roles};
+use crate::istio::HttpRoute;
+use crate::objects::parse;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -43,21 +46,25 @@ impl Revision {
     }
 }
 
-pub fn read(vs: &Value) -> Result<Vec<Revision>, EditError> {
-    let Some(text) = object::annotation(vs, ANNOTATION) else { return Ok(Vec::new()) };
-    serde_json::from_str(text).map_err(|e| EditError::Malformed {
-        object: object::describe(vs),
+pub fn read(vs: &Draft) -> Result<Vec<Revision>, EditError> {
+    let Some(text) = vs.annotation(ANNOTATION) else { return Ok(Vec::new()) };
+    serde_json::from_str(text).map_err(|e| damaged(vs, e.to_string()))
+}
+
+fn damaged(vs: &Draft, why: String) -> EditError {
+    EditError::Malformed {
+        object: vs.label(),
         field: format!("annotation {ANNOTATION}"),
         reason: format!(
-            "is not valid ({e}); remove it with `kubectl annotate virtualservice {} {ANNOTATION}-` (this loses \
+            "is not valid ({why}); remove it with `kubectl annotate virtualservice {} {ANNOTATION}-` (this loses \
              the undo history)",
-            vs["metadata"]["name"].as_str().unwrap_or_default()
+            vs.view().metadata.name
         ),
-    })
+    }
 }
 
 /// Appends to `after`'s history the routes of `before` (the object as read), as revision max+1.
-pub fn record(after: &mut Value, before: &Value, command: String, now: Timestamp) -> Result<(), EditError> {
+pub fn record(after: &mut Draft, before: &Draft, command: String, now: Timestamp) -> Result<(), EditError> {
     let mut history = read(before)?;
     let revision = history.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
     history.push(Revision {
@@ -65,8 +72,8 @@ pub fn record(after: &mut Value, before: &Value, command: String, now: Timestamp
         // Seconds are precise enough to tell edits apart by eye, and keep the annotation short.
         time: Timestamp::from_second(now.as_second()).unwrap_or(now),
         command,
-        http: object::http(before)?,
-        versions: object::annotation(before, roles::ANNOTATION).map(str::to_string),
+        http: before.raw_http(),
+        versions: before.annotation(roles::ANNOTATION).map(str::to_string),
     });
     let excess = history.len().saturating_sub(LIMIT);
     history.drain(..excess);
@@ -75,14 +82,14 @@ pub fn record(after: &mut Value, before: &Value, command: String, now: Timestamp
         history.remove(0);
         text = serde_json::to_string(&history).expect("history serializes");
     }
-    object::set_annotation(after, ANNOTATION, Some(text));
+    after.set_annotation(ANNOTATION, Some(text));
     Ok(())
 }
 
 /// `undo`: brings back the routes (and recorded versions) from before revision `revision` (the latest when
 /// `None`). Routes a Rollout manages keep their current content: the controller owns them, and its weights
 /// have moved on since.
-pub fn undo(vs: &mut Value, revision: Option<u32>, ctx: &Context) -> Result<Summary, EditError> {
+pub fn undo(vs: &mut Draft, revision: Option<u32>, ctx: &Context) -> Result<Summary, EditError> {
     let history = read(vs)?;
     let entry = match revision {
         None => history.last().ok_or_else(|| EditError::NoHistory { vs: ctx.vs_label() })?,
@@ -92,13 +99,15 @@ pub fn undo(vs: &mut Value, revision: Option<u32>, ctx: &Context) -> Result<Summ
             available: history.iter().map(Revision::describe).collect(),
         })?,
     };
-    let current = object::http(vs)?;
+    let current = vs.raw_http();
     let mut restored = entry.http.clone();
+    let then_typed: Vec<HttpRoute> = parse::from_value(&Value::Array(restored.clone()))
+        .map_err(|e| damaged(vs, format!("revision {}: {e}", entry.revision)))?;
     for owner in &ctx.owners {
-        let now = guard::claimed(owner, &current, ctx);
-        let then = guard::claimed(owner, &restored, ctx);
+        let now = guard::claimed(owner, vs.http(), ctx);
+        let then = guard::claimed(owner, &then_typed, ctx);
         if now.len() != then.len() {
-            let routes = now.iter().map(|&i| object::route_label(&current[i], i)).collect();
+            let routes = now.iter().map(|&i| vs.http()[i].label(i)).collect();
             let rollout = format!("{}/{}", owner.rollout_namespace, owner.rollout_name);
             return Err(EditError::RolloutRoutesChanged { vs: ctx.vs_label(), rollout, routes });
         }
@@ -106,50 +115,56 @@ pub fn undo(vs: &mut Value, revision: Option<u32>, ctx: &Context) -> Result<Summ
             restored[t] = current[n].clone();
         }
     }
-    object::set_http(vs, restored);
-    object::set_annotation(vs, roles::ANNOTATION, entry.versions.clone());
-    Ok(Summary { subject: "routes".into(), state: format!("as before revision {}", entry.describe()) })
+    let versions = entry.versions.clone();
+    let state = format!("as before revision {}", entry.describe());
+    vs.set_http(restored)?;
+    vs.set_annotation(roles::ANNOTATION, versions);
+    Ok(Summary { subject: "routes".into(), state })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::context::tests::{request, snapshot, split_vs};
+    use crate::edit::context::tests::{on, request, snapshot, split_vs};
     use serde_json::json;
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(second).unwrap()
     }
 
+    fn draft(obj: &Value) -> Draft {
+        Draft::new(obj).unwrap()
+    }
+
+    /// `obj` with route 0's first weight set to `w`, recorded as `command` at `time`.
+    fn edited(obj: &Value, w: i64, command: &str, time: Timestamp) -> Value {
+        let mut new = obj.clone();
+        new["spec"]["http"][0]["route"][0]["weight"] = json!(w);
+        let mut after = draft(&new);
+        record(&mut after, &draft(obj), command.into(), time).unwrap();
+        after.into_raw()
+    }
+
     #[test]
     fn each_edit_records_the_routes_it_replaced() {
         let before = split_vs();
-        let mut after = before.clone();
-        after["spec"]["http"][0]["route"][0]["weight"] = json!(90);
         let now = at(1_700_000_000).checked_add(jiff::SignedDuration::from_millis(250)).unwrap();
-        record(&mut after, &before, "set-weight v1=90 v2=10".into(), now).unwrap();
+        let after = draft(&edited(&before, 90, "set-weight v1=90 v2=10", now));
         let history = read(&after).unwrap();
         assert_eq!(history.len(), 1);
         assert_eq!(history[0].revision, 1);
-        assert_eq!(history[0].http, object::http(&before).unwrap());
+        assert_eq!(history[0].http, draft(&before).raw_http());
         assert_eq!(history[0].time.to_string(), "2023-11-14T22:13:20Z");
-        assert!(
-            object::annotation(&after, ANNOTATION)
-                .unwrap()
-                .starts_with(r#"[{"revision":1,"time":"2023-11-14T22:13:20Z""#)
-        );
+        assert!(after.annotation(ANNOTATION).unwrap().starts_with(r#"[{"revision":1,"time":"2023-11-14T22:13:20Z""#));
     }
 
     #[test]
     fn history_keeps_the_last_ten() {
         let mut vs = split_vs();
         for i in 0..15 {
-            let before = vs.clone();
-            vs["spec"]["http"][0]["route"][0]["weight"] = json!(i);
-            record(&mut vs, &before, format!("edit {i}"), at(1_700_000_000 + i)).unwrap();
+            vs = edited(&vs, i, &format!("edit {i}"), at(1_700_000_000 + i));
         }
-        let history = read(&vs).unwrap();
-        let revisions: Vec<u32> = history.iter().map(|r| r.revision).collect();
+        let revisions: Vec<u32> = read(&draft(&vs)).unwrap().iter().map(|r| r.revision).collect();
         assert_eq!(revisions, (6..=15).collect::<Vec<_>>());
     }
 
@@ -159,19 +174,17 @@ mod tests {
         let original = split_vs();
         let mut vs = original.clone();
         for (i, w) in [(1, 90), (2, 50)] {
-            let before = vs.clone();
-            vs["spec"]["http"][0]["route"][0]["weight"] = json!(w);
-            record(&mut vs, &before, format!("edit {i}"), at(1_700_000_000 + i)).unwrap();
+            vs = edited(&vs, w, &format!("edit {i}"), at(1_700_000_000 + i));
         }
         let mut latest = vs.clone();
-        let summary = undo(&mut latest, None, &ctx).unwrap();
+        let summary = on(&mut latest, |d| undo(d, None, &ctx)).unwrap();
         assert_eq!(latest["spec"]["http"][0]["route"][0]["weight"], json!(90));
         assert_eq!(summary.message(true), "routes now as before revision 2 (2023-11-14T22:13:22Z, edit 2)");
         let mut first = vs.clone();
-        undo(&mut first, Some(1), &ctx).unwrap();
+        on(&mut first, |d| undo(d, Some(1), &ctx)).unwrap();
         assert_eq!(first["spec"], original["spec"]);
 
-        let err = undo(&mut vs, Some(7), &ctx).unwrap_err();
+        let err = on(&mut vs, |d| undo(d, Some(7), &ctx)).unwrap_err();
         assert!(
             err.to_string()
                 .contains("no revision 7 in its vroute history; available: 1 (2023-11-14T22:13:21Z, edit 1); 2 ("),
@@ -179,15 +192,15 @@ mod tests {
         );
         let mut fresh = split_vs();
         assert_eq!(
-            undo(&mut fresh, None, &ctx),
+            on(&mut fresh, |d| undo(d, None, &ctx)),
             Err(EditError::NoHistory { vs: "VirtualService prod/reviews".into() })
         );
     }
 
     #[test]
     fn a_damaged_history_is_named_with_its_remedy() {
-        let mut vs = split_vs();
-        object::set_annotation(&mut vs, ANNOTATION, Some("[{".into()));
+        let mut vs = draft(&split_vs());
+        vs.set_annotation(ANNOTATION, Some("[{".into()));
         let err = read(&vs).unwrap_err();
         assert!(
             err.to_string()

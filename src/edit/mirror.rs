@@ -1,8 +1,11 @@
 //! `mirror`: copy a share of a route's live requests to a version (responses are discarded), or stop.
 
 use super::context::Context;
-use super::{EditError, Summary, guard, object};
-use serde_json::{Map, Value, json};
+use super::object::Draft;
+use super::{EditError, Summary, guard};
+use crate::istio::HttpRoute;
+use crate::istio::route::percent;
+use serde_json::{Value, json};
 
 /// Every field through which Istio mirrors: `mirror` + `mirrorPercentage` (or the deprecated integer
 /// `mirrorPercent`/`mirror_percent`), or the newer `mirrors[]` list.
@@ -16,12 +19,12 @@ pub struct MirrorTo {
 
 /// Mirrors to `to` (`None`: stops all mirroring of the route). A route already using the `mirrors` list keeps
 /// it, with the entry for that version added or updated; otherwise `mirror` + `mirrorPercentage` is set.
-pub fn mirror(vs: &mut Value, route: Option<&str>, to: Option<&MirrorTo>, ctx: &Context) -> Result<Summary, EditError> {
-    let mut http = object::http(vs)?;
-    let index = guard::editable_route(&http, route, ctx)?;
-    let subject = object::route_label(&http[index], index);
-    let siblings = object::destinations(&http[index]).to_vec();
-    let Some(r) = http[index].as_object_mut() else { unreachable!("object::http returns objects only") };
+pub fn mirror(vs: &mut Draft, route: Option<&str>, to: Option<&MirrorTo>, ctx: &Context) -> Result<Summary, EditError> {
+    let index = guard::editable_route(vs.http(), route, ctx)?;
+    let typed = vs.http()[index].clone();
+    let subject = typed.label(index);
+    let mut http = vs.raw_http();
+    let Some(r) = http[index].as_object_mut() else { unreachable!("a route that reads as a route is an object") };
     match to {
         None => MIRROR_FIELDS.iter().for_each(|f| {
             r.remove(*f);
@@ -33,19 +36,18 @@ pub fn mirror(vs: &mut Value, route: Option<&str>, to: Option<&MirrorTo>, ctx: &
             }
             let version = ctx.version(&to.version)?;
             guard::defined(version, &subject, ctx)?;
-            let destination = ctx.destination(version, &siblings);
+            let siblings = r.get("route").and_then(Value::as_array).cloned().unwrap_or_default();
+            let destination = ctx.destination(version, &typed.route, &siblings);
             // Whole percentages are written as integers, as the API server stores them: comparing the result
             // with a stored `10` must find it unchanged.
             let value = if to.percent.fract() == 0.0 { json!(to.percent as u64) } else { json!(to.percent) };
             let percentage = json!({"value": value});
+            let listed = typed.mirrors.iter().position(|m| ctx.version_of(&m.destination) == Some(version));
             match r.get_mut("mirrors").and_then(Value::as_array_mut).filter(|m| !m.is_empty()) {
-                Some(list) => {
-                    let same = |m: &Value| ctx.version_of(&m["destination"]) == Some(version);
-                    match list.iter_mut().find(|m| same(m)) {
-                        Some(entry) => entry["percentage"] = percentage,
-                        None => list.push(json!({"destination": destination, "percentage": percentage})),
-                    }
-                }
+                Some(list) => match listed.and_then(|i| list.get_mut(i)) {
+                    Some(entry) => entry["percentage"] = percentage,
+                    None => list.push(json!({"destination": destination, "percentage": percentage})),
+                },
                 None => {
                     for deprecated in ["mirrorPercent", "mirror_percent", "mirrors"] {
                         r.remove(deprecated);
@@ -56,33 +58,21 @@ pub fn mirror(vs: &mut Value, route: Option<&str>, to: Option<&MirrorTo>, ctx: &
             }
         }
     }
-    let state = describe(r, ctx);
-    object::set_http(vs, http);
-    Ok(Summary { subject, state })
+    vs.set_http(http)?;
+    Ok(Summary { subject, state: describe(&vs.http()[index], ctx) })
 }
 
 /// `mirrors 10% to v2`, or `mirrors nothing`.
-fn describe(route: &Map<String, Value>, ctx: &Context) -> String {
-    let mut targets: Vec<String> = Vec::new();
-    if let Some(dest) = route.get("mirror") {
-        let percent = route
-            .get("mirrorPercentage")
-            .and_then(|p| p["value"].as_f64())
-            .or_else(|| route.get("mirrorPercent").or(route.get("mirror_percent")).and_then(Value::as_f64))
-            .unwrap_or(100.0);
-        targets.push(format!("{}% to {}", object::percent(percent), ctx.name_of(dest)));
-    }
-    for m in route.get("mirrors").and_then(Value::as_array).into_iter().flatten() {
-        let percent = m["percentage"]["value"].as_f64().unwrap_or(100.0);
-        targets.push(format!("{}% to {}", object::percent(percent), ctx.name_of(&m["destination"])));
-    }
+fn describe(route: &HttpRoute, ctx: &Context) -> String {
+    let targets: Vec<String> =
+        route.mirrors().into_iter().map(|(d, p)| format!("{}% to {}", percent(p), ctx.name_of(d))).collect();
     if targets.is_empty() { "mirrors nothing".into() } else { format!("mirrors {}", targets.join(", ")) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::context::tests::{request, snapshot, split_vs};
+    use crate::edit::context::tests::{on, request, snapshot, split_vs};
 
     fn ctx(vs: &Value) -> Context {
         Context::build(&snapshot(vs.clone(), &[("v1", 1)]), &request()).unwrap()
@@ -97,17 +87,17 @@ mod tests {
         let mut vs = split_vs();
         vs["spec"]["http"][0]["mirrorPercent"] = json!(5);
         let ctx = ctx(&vs);
-        let summary = mirror(&mut vs, None, Some(&to("v2", 10.0)), &ctx).unwrap();
+        let summary = on(&mut vs, |d| mirror(d, None, Some(&to("v2", 10.0)), &ctx)).unwrap();
         assert_eq!(summary.message(true), "route \"primary\" now mirrors 10% to v2");
         let route = &vs["spec"]["http"][0];
         assert_eq!(route["mirror"], json!({"host": "reviews", "subset": "v2"}));
         assert_eq!(route["mirrorPercentage"], json!({"value": 10}));
         assert!(route.get("mirrorPercent").is_none(), "the deprecated field would contradict the new one");
         let mut again = vs.clone();
-        mirror(&mut again, None, Some(&to("v2", 10.0)), &ctx).unwrap();
+        on(&mut again, |d| mirror(d, None, Some(&to("v2", 10.0)), &ctx)).unwrap();
         assert_eq!(again, vs, "mirroring again changes nothing");
 
-        let summary = mirror(&mut vs, None, None, &ctx).unwrap();
+        let summary = on(&mut vs, |d| mirror(d, None, None, &ctx)).unwrap();
         assert_eq!(summary.state, "mirrors nothing");
         let route = vs["spec"]["http"][0].as_object().unwrap();
         assert!(MIRROR_FIELDS.iter().all(|f| !route.contains_key(*f)), "{route:?}");
@@ -120,7 +110,7 @@ mod tests {
             {"destination": {"host": "reviews", "subset": "v1"}, "percentage": {"value": 1.0}},
             {"destination": {"host": "reviews", "subset": "v2"}, "percentage": {"value": 5.0}}]);
         let ctx = ctx(&vs);
-        let summary = mirror(&mut vs, None, Some(&to("v2", 20.0)), &ctx).unwrap();
+        let summary = on(&mut vs, |d| mirror(d, None, Some(&to("v2", 20.0)), &ctx)).unwrap();
         assert_eq!(summary.state, "mirrors 1% to v1, 20% to v2");
         assert!(vs["spec"]["http"][0].get("mirror").is_none());
     }
@@ -130,8 +120,14 @@ mod tests {
         let mut vs = split_vs();
         let ctx = ctx(&vs);
         for bad in [0.0, -1.0, 100.5, f64::NAN] {
-            assert!(matches!(mirror(&mut vs, None, Some(&to("v2", bad)), &ctx), Err(EditError::BadPercent { .. })));
+            assert!(matches!(
+                on(&mut vs, |d| mirror(d, None, Some(&to("v2", bad)), &ctx)),
+                Err(EditError::BadPercent { .. })
+            ));
         }
-        assert!(matches!(mirror(&mut vs, None, Some(&to("v7", 5.0)), &ctx), Err(EditError::UnknownVersion { .. })));
+        assert!(matches!(
+            on(&mut vs, |d| mirror(d, None, Some(&to("v7", 5.0)), &ctx)),
+            Err(EditError::UnknownVersion { .. })
+        ));
     }
 }

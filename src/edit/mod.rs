@@ -19,16 +19,17 @@ mod error;
 mod guard;
 pub mod history;
 mod mirror;
-mod object;
+pub mod object;
 pub mod pin;
 pub mod roles;
 pub mod weights;
 
-pub use context::{Context, ObjectRef, Request, with_object};
+pub use context::{Context, Doubt, Request, with_object};
 pub use error::EditError;
 pub use mirror::MirrorTo;
 pub use weights::Weight;
 
+use object::Draft;
 use serde_json::Value;
 
 /// What the user asked for, and whether to skip the ready-pods check.
@@ -87,8 +88,8 @@ impl Summary {
 
 /// Applies `edit` to VirtualService `vs` (as read) in `ctx`, guards the result and records it in the history.
 pub fn apply(edit: &Edit, vs: &Value, ctx: &Context) -> Result<Outcome, EditError> {
-    let before = object::http(vs)?;
-    let mut new = vs.clone();
+    let before = Draft::new(vs)?;
+    let mut new = before.clone();
     let summary = match &edit.intent {
         Intent::SetWeight { route, weights, normalize } => {
             weights::set_weight(&mut new, route.as_deref(), weights, *normalize, ctx)?
@@ -100,14 +101,13 @@ pub fn apply(edit: &Edit, vs: &Value, ctx: &Context) -> Result<Outcome, EditErro
         Intent::Promote { route, roles, step } => canary::promote(&mut new, route.as_deref(), roles, *step, ctx)?,
         Intent::Abort { route, roles } => canary::abort(&mut new, route.as_deref(), roles, ctx)?,
     };
-    let after = object::http(&new)?;
-    if after == before {
+    if new.raw_http() == before.raw_http() {
         return Ok(Outcome { object: None, message: summary.message(false) });
     }
-    guard::destinations(&before, &after, ctx, edit.force)?;
-    guard::rollout_routes(&before, &after, ctx, edit.force)?;
-    history::record(&mut new, vs, edit.describe(ctx), ctx.now)?;
-    Ok(Outcome { object: Some(new), message: summary.message(true) })
+    guard::destinations(before.http(), new.http(), ctx, edit.force)?;
+    guard::rollout_routes(&before, &new, ctx, edit.force)?;
+    history::record(&mut new, &before, edit.describe(ctx), ctx.now)?;
+    Ok(Outcome { object: Some(new.into_raw()), message: summary.message(true) })
 }
 
 impl Edit {
@@ -122,7 +122,7 @@ impl Edit {
             }
             Intent::Switch { route: r, version } => format!("switch {version}{}", route(r)),
             Intent::Mirror { route: r, to: Some(to) } => {
-                format!("mirror --to {} --percent {}{}", to.version, object::percent(to.percent), route(r))
+                format!("mirror --to {} --percent {}{}", to.version, crate::istio::route::percent(to.percent), route(r))
             }
             Intent::Mirror { route: r, to: None } => format!("mirror --off{}", route(r)),
             Intent::Pin { from } => {
@@ -154,8 +154,13 @@ fn role_flags(roles: &canary::RoleFlags) -> String {
 #[cfg(test)]
 mod tests {
     use super::context::tests::{request, snapshot, split_vs, vs};
+    use super::object::Draft;
     use super::*;
     use serde_json::json;
+
+    fn rollout(value: Value) -> crate::rollouts::Rollout {
+        crate::rollouts::Rollout::from_value(&value).unwrap()
+    }
 
     fn set(weights: &[(&str, u64)], route: Option<&str>) -> Edit {
         let weights = weights.iter().map(|(v, w)| Weight { version: v.to_string(), weight: *w }).collect();
@@ -171,11 +176,11 @@ mod tests {
                 {"destination": {"host": "reviews", "subset": "v1"}, "weight": 100},
                 {"destination": {"host": "reviews", "subset": "v2"}, "weight": 0}]}]));
         let mut snap = snapshot(obj.clone(), &[("v1", 1), ("v2", 1)]);
-        snap.rollouts.push(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        snap.rollouts.push(rollout(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
             "metadata": {"name": "reviews", "namespace": "prod"},
             "spec": {"strategy": {"canary": {"trafficRouting": {"istio": {
                 "virtualService": {"name": "reviews", "routes": ["primary"]},
-                "destinationRule": {"name": "reviews", "canarySubsetName": "v2", "stableSubsetName": "v1"}}}}}}}));
+                "destinationRule": {"name": "reviews", "canarySubsetName": "v2", "stableSubsetName": "v1"}}}}}}})));
         (obj.clone(), Context::build(&snap, &request()).unwrap())
     }
 
@@ -192,10 +197,10 @@ mod tests {
         let outcome = apply(&set(&[("v1", 90), ("v2", 10)], Some("primary")), &obj, &ctx).unwrap();
         assert_eq!(outcome.message, "route \"primary\" now v1 90%, v2 10%");
         let mut new = outcome.object.unwrap();
-        let history = history::read(&new).unwrap();
+        let history = history::read(&Draft::new(&new).unwrap()).unwrap();
         assert_eq!(history[0].command, "set-weight v1=90 v2=10 --route primary");
         assert_eq!(
-            roles::read(&new).unwrap()["primary"],
+            roles::read(&Draft::new(&new).unwrap()).unwrap()["primary"],
             roles::Roles { stable: "v1".into(), canary: Some("v2".into()) }
         );
         // Apart from the two weights and the two annotations, nothing changed.
@@ -221,7 +226,10 @@ mod tests {
         assert!(matches!(apply(&edit, &obj, &ctx), Err(EditError::NoReadyPods { .. })));
         let forced = Edit { force: true, ..edit };
         let outcome = apply(&forced, &obj, &ctx).unwrap();
-        assert_eq!(history::read(&outcome.object.unwrap()).unwrap()[0].command, "switch v2 --force");
+        assert_eq!(
+            history::read(&Draft::new(&outcome.object.unwrap()).unwrap()).unwrap()[0].command,
+            "switch v2 --force"
+        );
     }
 
     #[test]
@@ -258,8 +266,8 @@ mod tests {
         // routes would leave it with no unnamed route to own.
         let obj = split_vs();
         let mut snap = snapshot(obj.clone(), &[("v1", 1), ("v2", 1)]);
-        snap.rollouts.push(json!({"metadata": {"name": "reviews", "namespace": "prod"},
-            "spec": {"strategy": {"canary": {"trafficRouting": {"istio": {"virtualService": {"name": "reviews"}}}}}}}));
+        snap.rollouts.push(rollout(json!({"metadata": {"name": "reviews", "namespace": "prod"},
+            "spec": {"strategy": {"canary": {"trafficRouting": {"istio": {"virtualService": {"name": "reviews"}}}}}}})));
         let ctx = Context::build(&snap, &request()).unwrap();
         let pin = Edit { intent: Intent::Pin { from: None }, force: false };
         let err = apply(&pin, &obj, &ctx).unwrap_err();
@@ -283,7 +291,7 @@ mod tests {
         let restored = apply(&undo, &moved, &ctx).unwrap().object.unwrap();
         assert_eq!(restored["spec"]["http"][0], obj["spec"]["http"][0], "the edited route is back");
         assert_eq!(restored["spec"]["http"][1], moved["spec"]["http"][1], "the Rollout's route is untouched");
-        let history = history::read(&restored).unwrap();
+        let history = history::read(&Draft::new(&restored).unwrap()).unwrap();
         assert_eq!(
             history.iter().map(|r| r.command.as_str()).collect::<Vec<_>>(),
             ["set-weight v2=100 --route jason", "undo"]
@@ -294,7 +302,11 @@ mod tests {
     fn edits_are_refused_when_rollouts_cannot_be_listed_unless_forced() {
         let obj = split_vs();
         let mut snap = snapshot(obj.clone(), &[("v1", 1), ("v2", 1)]);
-        snap.partial.push("cannot list rollouts.argoproj.io: Rollout ownership is not shown".into());
+        snap.partial.push(crate::objects::PartialListing {
+            resource: crate::objects::Listable::Rollouts,
+            listed: crate::objects::Listed::Nothing,
+            reason: crate::objects::Shortfall::Forbidden,
+        });
         let ctx = Context::build(&snap, &request()).unwrap();
         let edit = set(&[("v1", 50), ("v2", 50)], None);
         assert!(matches!(apply(&edit, &obj, &ctx), Err(EditError::RolloutsUnknown { .. })));

@@ -6,19 +6,21 @@
 //! Idempotent: a version already pinned by an equivalent route (any name) is left alone, and routes vroute
 //! added before are recognised by name (`vroute-pin-[APP-]VERSION`) and corrected in place.
 
-use super::context::{Context, ObjectRef, Version};
-use super::{EditError, Outcome, Summary, object};
+use super::context::{Context, Version};
+use super::object::{Draft, describe};
+use super::{EditError, Outcome, Summary};
+use crate::istio::HttpRoute;
 use crate::names::is_dns_label;
+use crate::objects::ObjectRef;
 use serde_json::{Map, Value, json};
 
 /// `pin`'s change to the VirtualService; the subsets must already be in `ctx` (see [`add_subsets`]).
-pub fn pin(vs: &mut Value, from: Option<&str>, ctx: &Context) -> Result<Summary, EditError> {
+pub fn pin(vs: &mut Draft, from: Option<&str>, ctx: &Context) -> Result<Summary, EditError> {
     let versions = ctx.subset_versions();
     if versions.is_empty() {
         return Err(EditError::NoVersions { host: ctx.host.clone(), label: ctx.version_label.clone() });
     }
-    let mut http = object::http(vs)?;
-    let mut at = http.iter().position(object::is_catch_all).unwrap_or(http.len());
+    let mut at = vs.http().iter().position(HttpRoute::is_catch_all).unwrap_or(vs.http().len());
     let mut pinned = Vec::new();
     for (value, version) in &versions {
         let mut labels = Map::new();
@@ -28,26 +30,31 @@ pub fn pin(vs: &mut Value, from: Option<&str>, ctx: &Context) -> Result<Summary,
         labels.insert(ctx.version_label.clone(), json!(value));
         let block = json!({"sourceLabels": labels});
         pinned.push(format!("{}={value} -> {}", ctx.version_label, version.name));
-        if http[..at].iter().any(|r| pins(r, &block, version, ctx)) {
+        if vs.http()[..at].iter().any(|r| pins(r, &block, version, ctx)) {
             continue;
         }
         let name = match from {
             Some(app) => format!("vroute-pin-{app}-{value}"),
             None => format!("vroute-pin-{value}"),
         };
-        if let Some(stale) = http.iter().position(|r| r["name"] == json!(name)) {
+        if let Some(stale) = vs.http().iter().position(|r| r.name.as_deref() == Some(name.as_str())) {
+            let mut http = vs.raw_http();
             http.remove(stale);
+            vs.set_http(http)?;
             if stale < at {
                 at -= 1;
             }
         }
-        let siblings = http.get(at).map(|d| object::destinations(d).to_vec()).unwrap_or_default();
-        let route =
-            json!({"name": name, "match": [block], "route": [{"destination": ctx.destination(version, &siblings)}]});
-        http.insert(at, route);
+        let mut http = vs.raw_http();
+        let (siblings, raw) = match (vs.http().get(at), http.get(at)) {
+            (Some(typed), Some(raw)) => (typed.route.clone(), raw["route"].as_array().cloned().unwrap_or_default()),
+            _ => (Vec::new(), Vec::new()),
+        };
+        let destination = ctx.destination(version, &siblings, &raw);
+        http.insert(at, json!({"name": name, "match": [block], "route": [{"destination": destination}]}));
+        vs.set_http(http)?;
         at += 1;
     }
-    object::set_http(vs, http);
     let subject = match from {
         Some(app) => format!("callers with app={app}"),
         None => "callers".to_string(),
@@ -55,10 +62,11 @@ pub fn pin(vs: &mut Value, from: Option<&str>, ctx: &Context) -> Result<Summary,
     Ok(Summary { subject, state: format!("pinned {}", pinned.join(", ")) })
 }
 
-/// Whether `route` sends exactly the callers of `block` to `version` (and nothing else).
-fn pins(route: &Value, block: &Value, version: &Version, ctx: &Context) -> bool {
-    route["match"].as_array().is_some_and(|m| m.contains(block))
-        && matches!(object::destinations(route), [only] if ctx.version_of(&only["destination"]) == Some(version))
+/// Whether `route` sends exactly the callers of `block` to `version` (and nothing else). The block is compared
+/// as written: another condition in it (a header, say) would make it pin fewer requests.
+fn pins(route: &HttpRoute, block: &Value, version: &Version, ctx: &Context) -> bool {
+    route.matches.iter().any(|m| &m.raw == block)
+        && matches!(route.route.as_slice(), [only] if ctx.version_of(&only.destination) == Some(version))
 }
 
 /// The DestinationRule `pin` must extend first, if some pods' version has no subset yet.
@@ -73,11 +81,7 @@ pub fn destination_rule_to_extend(ctx: &Context) -> Result<Option<&ObjectRef>, E
         versions: missing.clone(),
     })?;
     if let Some(bad) = missing.iter().find(|v| !is_dns_label(v)) {
-        return Err(EditError::BadSubsetName {
-            dr: format!("DestinationRule {dr}"),
-            label: ctx.version_label.clone(),
-            value: bad.clone(),
-        });
+        return Err(EditError::BadSubsetName { dr: dr.label(), label: ctx.version_label.clone(), value: bad.clone() });
     }
     Ok(Some(dr))
 }
@@ -94,7 +98,7 @@ pub fn add_subsets(dr: &Value, ctx: &Context) -> Result<Outcome, EditError> {
         Value::Array(list) => list.clone(),
         _ => {
             return Err(EditError::Malformed {
-                object: object::describe(dr),
+                object: describe(dr),
                 field: "spec.subsets".into(),
                 reason: "is not a list".into(),
             });
@@ -130,7 +134,7 @@ pub fn remove_subsets(dr: &Value, added: &[Value]) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::context::tests::{pod, request, snapshot, vs};
+    use crate::edit::context::tests::{on, pod, request, snapshot, vs};
     use crate::edit::context::with_object;
 
     fn default_only() -> Value {
@@ -145,7 +149,7 @@ mod tests {
     fn pin_adds_one_route_per_version_before_the_default_route() {
         let mut obj = default_only();
         let ctx = ctx(&obj);
-        let summary = pin(&mut obj, Some("productpage"), &ctx).unwrap();
+        let summary = on(&mut obj, |d| pin(d, Some("productpage"), &ctx)).unwrap();
         assert_eq!(summary.message(true), "callers with app=productpage now pinned version=v1 -> v1, version=v2 -> v2");
         let http = obj["spec"]["http"].as_array().unwrap();
         assert_eq!(http.len(), 3);
@@ -161,10 +165,10 @@ mod tests {
     #[test]
     fn pinning_twice_changes_nothing() {
         let mut once = default_only();
-        pin(&mut once, None, &ctx(&default_only())).unwrap();
+        on(&mut once, |d| pin(d, None, &ctx(&default_only()))).unwrap();
         let mut twice = once.clone();
         let ctx = ctx(&once);
-        pin(&mut twice, None, &ctx).unwrap();
+        on(&mut twice, |d| pin(d, None, &ctx)).unwrap();
         assert_eq!(once, twice);
     }
 
@@ -175,7 +179,7 @@ mod tests {
              "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": "v1"}}]},
             {"name": "default", "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]));
         let ctx = ctx(&obj);
-        pin(&mut obj, None, &ctx).unwrap();
+        on(&mut obj, |d| pin(d, None, &ctx)).unwrap();
         let names: Vec<&str> =
             obj["spec"]["http"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["v1-callers", "vroute-pin-v2", "default"]);
@@ -188,7 +192,7 @@ mod tests {
              "route": [{"destination": {"host": "reviews", "subset": "v1"}}]},
             {"name": "default", "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]));
         let ctx = ctx(&obj);
-        pin(&mut obj, None, &ctx).unwrap();
+        on(&mut obj, |d| pin(d, None, &ctx)).unwrap();
         let http = obj["spec"]["http"].as_array().unwrap();
         assert_eq!(http.len(), 3);
         assert_eq!(http[1]["route"][0]["destination"]["subset"], "v2");
@@ -199,7 +203,7 @@ mod tests {
         let mut snap = snapshot(default_only(), &[("v1", 1)]);
         snap.pods.push(pod("v3", 0, true));
         let ctx = Context::build(&snap, &request()).unwrap();
-        assert_eq!(destination_rule_to_extend(&ctx).unwrap().map(|r| r.to_string()), Some("prod/reviews".into()));
+        assert_eq!(destination_rule_to_extend(&ctx).unwrap().map(|r| r.key()), Some("prod/reviews".into()));
         let dr = json!({"kind": "DestinationRule", "metadata": {"name": "reviews", "namespace": "prod"},
             "spec": {"host": "reviews", "subsets": [{"name": "v1", "labels": {"version": "v1"}},
                                                      {"name": "v2", "labels": {"version": "v2"}}]}});
@@ -211,7 +215,7 @@ mod tests {
         // With the subset in place, the routes include v3; the rollback removes exactly what was added.
         let ctx = Context::build(&with_object(&snap, &new).unwrap(), &request()).unwrap();
         let mut obj = default_only();
-        assert!(pin(&mut obj, None, &ctx).unwrap().state.contains("version=v3 -> v3"));
+        assert!(on(&mut obj, |d| pin(d, None, &ctx)).unwrap().state.contains("version=v3 -> v3"));
         let back = remove_subsets(&new, &added_subsets(&dr, &new)).object.unwrap();
         assert_eq!(back, dr);
     }
@@ -234,6 +238,6 @@ mod tests {
         snap.destination_rules.clear();
         let ctx = Context::build(&snap, &request()).unwrap();
         let mut obj = default_only();
-        assert!(matches!(pin(&mut obj, None, &ctx), Err(EditError::NoVersions { .. })));
+        assert!(matches!(on(&mut obj, |d| pin(d, None, &ctx)), Err(EditError::NoVersions { .. })));
     }
 }

@@ -11,9 +11,9 @@
 //! - Otherwise the stable version is the one that had the largest share BEFORE the edit (the incumbent), and
 //!   the canary the other version with the largest share after it.
 
-use super::{EditError, object};
+use super::EditError;
+use super::object::Draft;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub const ANNOTATION: &str = "vroute.kubectl.io/versions";
@@ -26,25 +26,30 @@ pub struct Roles {
 }
 
 /// The recorded roles of every route.
-pub fn read(obj: &Value) -> Result<BTreeMap<String, Roles>, EditError> {
-    let Some(text) = object::annotation(obj, ANNOTATION) else { return Ok(BTreeMap::new()) };
+pub fn read(vs: &Draft) -> Result<BTreeMap<String, Roles>, EditError> {
+    let Some(text) = vs.annotation(ANNOTATION) else { return Ok(BTreeMap::new()) };
     serde_json::from_str(text).map_err(|e| EditError::Malformed {
-        object: object::describe(obj),
+        object: vs.label(),
         field: format!("annotation {ANNOTATION}"),
         reason: format!(
             "is not valid ({e}); remove it with `kubectl annotate virtualservice {} {ANNOTATION}-`",
-            obj["metadata"]["name"].as_str().unwrap_or_default()
+            vs.view().metadata.name
         ),
     })
 }
 
 /// Records the roles of route `key` after its split went from `before` to `after` (`(version, share %)`).
-pub fn record(vs: &mut Value, key: &str, before: &[(String, f64)], after: &[(String, f64)]) -> Result<(), EditError> {
+pub fn record(vs: &mut Draft, key: &str, before: &[(String, f64)], after: &[(String, f64)]) -> Result<(), EditError> {
+    let previous = read(vs)?.remove(key);
+    remember(vs, key, decide(previous.as_ref(), before, after))
+}
+
+/// Records `roles` for route `key`, keeping the other routes' roles.
+pub fn remember(vs: &mut Draft, key: &str, roles: Roles) -> Result<(), EditError> {
     let mut all = read(vs)?;
-    let roles = decide(all.get(key), before, after);
     all.insert(key.to_string(), roles);
     let text = serde_json::to_string(&all).expect("roles serialize");
-    object::set_annotation(vs, ANNOTATION, Some(text));
+    vs.set_annotation(ANNOTATION, Some(text));
     Ok(())
 }
 
@@ -96,14 +101,16 @@ mod tests {
 
     #[test]
     fn the_annotation_is_a_json_object_per_route() {
-        let mut vs =
-            json!({"metadata": {"name": "reviews", "annotations": {ANNOTATION: "{\"other\":{\"stable\":\"a\"}}"}}});
+        let mut vs = Draft::new(
+            &json!({"metadata": {"name": "reviews", "annotations": {ANNOTATION: "{\"other\":{\"stable\":\"a\"}}"}}}),
+        )
+        .unwrap();
         record(&mut vs, "primary", &shares(&[("v1", 100.0)]), &shares(&[("v1", 50.0), ("v2", 50.0)])).unwrap();
         assert_eq!(
-            object::annotation(&vs, ANNOTATION),
+            vs.annotation(ANNOTATION),
             Some(r#"{"other":{"stable":"a"},"primary":{"stable":"v1","canary":"v2"}}"#)
         );
-        let mut broken = json!({"kind": "VirtualService", "metadata": {"name": "reviews", "namespace": "p", "annotations": {ANNOTATION: "nope"}}});
+        let mut broken = Draft::new(&json!({"kind": "VirtualService", "metadata": {"name": "reviews", "namespace": "p", "annotations": {ANNOTATION: "nope"}}})).unwrap();
         let err = record(&mut broken, "primary", &[], &[]).unwrap_err();
         assert!(
             err.to_string().contains("kubectl annotate virtualservice reviews vroute.kubectl.io/versions-"),

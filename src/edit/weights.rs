@@ -1,7 +1,10 @@
 //! `set-weight` and `switch`: the split of one http route between versions.
 
 use super::context::{Context, Version};
-use super::{EditError, Summary, guard, object, roles};
+use super::object::Draft;
+use super::{EditError, Summary, guard, roles};
+use crate::istio::HttpRoute;
+use crate::istio::route::percent;
 use serde_json::{Value, json};
 
 /// One `VERSION=WEIGHT` argument.
@@ -37,14 +40,13 @@ fn why_not_a_weight(value: &str) -> &'static str {
 /// `set-weight`: the route's split becomes exactly the given weights; destinations not named keep their place
 /// with weight 0 (so a later switch back finds them, and nothing else about them is lost).
 pub fn set_weight(
-    vs: &mut Value,
+    vs: &mut Draft,
     route: Option<&str>,
     weights: &[Weight],
     normalize: bool,
     ctx: &Context,
 ) -> Result<Summary, EditError> {
-    let mut http = object::http(vs)?;
-    let index = guard::editable_route(&http, route, ctx)?;
+    let index = guard::editable_route(vs.http(), route, ctx)?;
     let mut split = Vec::with_capacity(weights.len());
     for w in weights {
         let version = ctx.version(&w.version)?;
@@ -56,15 +58,14 @@ pub fn set_weight(
     let values: Vec<u64> = split.iter().map(|(_, w)| *w).collect();
     let values = if normalize { scale_to_100(&values)? } else { check_sum(&split)? };
     let split: Vec<(&Version, u64)> = split.iter().map(|(v, _)| *v).zip(values).collect();
-    apply_split(vs, &mut http, index, &split, ctx)
+    apply_split(vs, index, &split, ctx)
 }
 
 /// `switch`: everything to one version in a single write (blue/green cut-over).
-pub fn switch(vs: &mut Value, route: Option<&str>, version: &str, ctx: &Context) -> Result<Summary, EditError> {
-    let mut http = object::http(vs)?;
-    let index = guard::editable_route(&http, route, ctx)?;
+pub fn switch(vs: &mut Draft, route: Option<&str>, version: &str, ctx: &Context) -> Result<Summary, EditError> {
+    let index = guard::editable_route(vs.http(), route, ctx)?;
     let target = ctx.version(version)?;
-    apply_split(vs, &mut http, index, &[(target, 100)], ctx)
+    apply_split(vs, index, &[(target, 100)], ctx)
 }
 
 fn check_sum(split: &[(&Version, u64)]) -> Result<Vec<u64>, EditError> {
@@ -95,47 +96,45 @@ pub fn scale_to_100(weights: &[u64]) -> Result<Vec<u64>, EditError> {
     Ok(out)
 }
 
-fn apply_split(
-    vs: &mut Value,
-    http: &mut [Value],
-    index: usize,
-    split: &[(&Version, u64)],
-    ctx: &Context,
-) -> Result<Summary, EditError> {
-    let before = named_shares(&http[index], ctx);
-    let ns = &ctx.virtual_service.namespace;
-    let mut dests: Vec<Value> = object::destinations(&http[index]).to_vec();
+/// Writes the split into route `index`: each destination of a named version gets its weight, the others 0;
+/// versions the route does not list yet are appended, copying a sibling destination of the same host.
+fn apply_split(vs: &mut Draft, index: usize, split: &[(&Version, u64)], ctx: &Context) -> Result<Summary, EditError> {
+    let before = named_shares(&vs.http()[index], ctx);
+    let typed = vs.http()[index].route.clone();
+    let mut http = vs.raw_http();
+    let mut dests: Vec<Value> = http[index]["route"].as_array().cloned().unwrap_or_default();
     let mut placed = vec![false; split.len()];
-    for dest in dests.iter_mut().filter(|d| d.is_object()) {
-        let (h, subset) = object::destination_key(&dest["destination"], ns, &ctx.domain);
-        let hit = split.iter().enumerate().position(|(i, (v, _))| !placed[i] && v.host == h && v.subset == subset);
-        dest["weight"] = json!(hit.map_or(0, |i| split[i].1));
+    for (raw, dest) in dests.iter_mut().zip(&typed) {
+        let key = ctx.key(&dest.destination);
+        let hit = split.iter().enumerate().position(|(i, (v, _))| !placed[i] && v.key == key);
+        raw["weight"] = json!(hit.map_or(0, |i| split[i].1));
         if let Some(i) = hit {
             placed[i] = true;
         }
     }
     for ((v, w), _) in split.iter().zip(&placed).filter(|(_, placed)| !**placed) {
-        let destination = ctx.destination(v, &dests);
+        let destination = ctx.destination(v, &typed, &dests);
         dests.push(json!({"destination": destination, "weight": w}));
     }
     http[index]["route"] = Value::Array(dests);
-    let after = named_shares(&http[index], ctx);
-    roles::record(vs, &object::route_key(&http[index], index), &before, &after)?;
-    object::set_http(vs, http.to_vec());
-    let state = after.iter().map(|(n, s)| format!("{n} {}%", object::percent(*s))).collect::<Vec<_>>().join(", ");
-    Ok(Summary { subject: object::route_label(&http[index], index), state })
+    vs.set_http(http)?;
+    let route = &vs.http()[index];
+    let (key, label) = (route.key(index), route.label(index));
+    let after = named_shares(route, ctx);
+    roles::record(vs, &key, &before, &after)?;
+    let state = after.iter().map(|(n, s)| format!("{n} {}%", percent(*s))).collect::<Vec<_>>().join(", ");
+    Ok(Summary { subject: label, state })
 }
 
 /// `(version name, share %)` of each destination of a route.
-fn named_shares(route: &Value, ctx: &Context) -> Vec<(String, f64)> {
-    let dests = object::destinations(route);
-    dests.iter().map(|d| ctx.name_of(&d["destination"])).zip(object::shares(route)).collect()
+pub fn named_shares(route: &HttpRoute, ctx: &Context) -> Vec<(String, f64)> {
+    route.route.iter().map(|d| ctx.name_of(&d.destination)).zip(route.shares()).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::context::tests::{request, snapshot, split_vs, vs};
+    use crate::edit::context::tests::{on, request, snapshot, split_vs, vs};
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
@@ -182,7 +181,7 @@ mod tests {
         obj["spec"]["http"][0]["retries"] = json!({"attempts": 3});
         let ctx = ctx(&obj);
         let w = parse(&args(&["v1=90", "v2=10"])).unwrap();
-        let summary = set_weight(&mut obj, None, &w, false, &ctx).unwrap();
+        let summary = on(&mut obj, |d| set_weight(d, None, &w, false, &ctx)).unwrap();
         assert_eq!(summary.message(true), "route \"primary\" now v1 90%, v2 10%");
         assert_eq!(
             obj["spec"]["http"][0],
@@ -197,7 +196,7 @@ mod tests {
         let mut obj =
             vs(json!([{"route": [{"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}]}]));
         let ctx = ctx(&obj);
-        set_weight(&mut obj, None, &parse(&args(&["v2=25", "v1=75"])).unwrap(), false, &ctx).unwrap();
+        on(&mut obj, |d| set_weight(d, None, &parse(&args(&["v2=25", "v1=75"])).unwrap(), false, &ctx)).unwrap();
         assert_eq!(
             obj["spec"]["http"][0]["route"],
             json!([{"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}, "weight": 75},
@@ -209,10 +208,12 @@ mod tests {
     fn weights_must_sum_to_100_unless_normalized() {
         let mut obj = split_vs();
         let ctx = ctx(&obj);
-        let err = set_weight(&mut obj, None, &parse(&args(&["v1=100", "v2=10"])).unwrap(), false, &ctx).unwrap_err();
+        let err = on(&mut obj, |d| set_weight(d, None, &parse(&args(&["v1=100", "v2=10"])).unwrap(), false, &ctx))
+            .unwrap_err();
         assert_eq!(err, EditError::WeightSum { sum: 110, weights: "v1=100 v2=10".into() });
         assert!(err.to_string().contains("pass --normalize"), "{err}");
-        let summary = set_weight(&mut obj, None, &parse(&args(&["v1=3", "v2=1"])).unwrap(), true, &ctx).unwrap();
+        let summary =
+            on(&mut obj, |d| set_weight(d, None, &parse(&args(&["v1=3", "v2=1"])).unwrap(), true, &ctx)).unwrap();
         assert_eq!(summary.state, "v1 75%, v2 25%");
     }
 
@@ -220,11 +221,12 @@ mod tests {
     fn unknown_and_repeated_versions_are_refused() {
         let mut obj = split_vs();
         let ctx = ctx(&obj);
-        let err = set_weight(&mut obj, None, &parse(&args(&["v1=50", "v3=50"])).unwrap(), false, &ctx).unwrap_err();
+        let err = on(&mut obj, |d| set_weight(d, None, &parse(&args(&["v1=50", "v3=50"])).unwrap(), false, &ctx))
+            .unwrap_err();
         assert_eq!(err.to_string(), "reviews.prod has no version \"v3\"; known versions: v1, v2");
         let twice = parse(&args(&["v1=50", "reviews/v1=50"])).unwrap();
         assert_eq!(
-            set_weight(&mut obj, None, &twice, false, &ctx),
+            on(&mut obj, |d| set_weight(d, None, &twice, false, &ctx)),
             Err(EditError::DuplicateVersion { version: "v1".into() })
         );
     }
@@ -233,7 +235,7 @@ mod tests {
     fn switch_sends_everything_to_one_version_and_keeps_the_other_at_zero() {
         let mut obj = split_vs();
         let ctx = ctx(&obj);
-        let summary = switch(&mut obj, Some("primary"), "v2", &ctx).unwrap();
+        let summary = on(&mut obj, |d| switch(d, Some("primary"), "v2", &ctx)).unwrap();
         assert_eq!(summary.message(true), "route \"primary\" now v1 0%, v2 100%");
         let weights: Vec<&Value> =
             obj["spec"]["http"][0]["route"].as_array().unwrap().iter().map(|d| &d["weight"]).collect();
@@ -249,9 +251,10 @@ mod tests {
         let snap = snapshot(obj.clone(), &[("v1", 1)]);
         let req = crate::edit::context::Request { service: "shop.example.com", ..request() };
         let ctx = Context::build(&snap, &req).unwrap();
-        let summary = set_weight(&mut obj, None, &parse(&args(&["reviews=100"])).unwrap(), false, &ctx).unwrap();
+        let summary =
+            on(&mut obj, |d| set_weight(d, None, &parse(&args(&["reviews=100"])).unwrap(), false, &ctx)).unwrap();
         assert_eq!(summary.state, "reviews.prod 100%, reviews.stage 0%");
-        let summary = switch(&mut obj, None, "reviews.stage.svc.cluster.local", &ctx).unwrap();
+        let summary = on(&mut obj, |d| switch(d, None, "reviews.stage.svc.cluster.local", &ctx)).unwrap();
         assert_eq!(summary.state, "reviews.prod 0%, reviews.stage 100%");
     }
 }

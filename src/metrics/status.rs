@@ -4,7 +4,7 @@
 
 use super::promql::{Selector, any_of};
 use super::{Prom, PromError};
-use crate::routes::traffic::{Edge, VersionRate};
+use crate::graph::traffic::{Edge, VersionRate};
 use prometheus_http_query::response::Data;
 use std::collections::HashMap;
 

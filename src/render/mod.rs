@@ -1,12 +1,17 @@
-//! Everything that turns results into text: kubectl-style tables (no borders, UPPERCASE headers), `-o wide`,
-//! `-o json` and `-o yaml`. Renderers return strings; writing them is the binary's job.
+//! Everything that turns documents into text: kubectl-style tables (no borders, UPPERCASE headers), `-o wide`,
+//! `-o json` and `-o yaml`, for every command. Renderers return strings; writing them is the binary's job.
+//! Whether to colour is decided once ([`Style`]) and passed down.
 
+pub mod analysis;
+pub mod check;
+pub mod result;
 pub mod status;
+pub mod wait;
 
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {
     #[default]
     Table,
@@ -15,10 +20,26 @@ pub enum Format {
     Yaml,
 }
 
-/// Whether to colour output: only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
-pub fn use_color(stdout_is_tty: bool) -> bool {
-    stdout_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// How output looks, decided once per process from where stdout goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Style {
+    /// stdout is a terminal (redraws, status lines, times).
+    pub tty: bool,
+    /// Colour: only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
+    pub color: bool,
 }
+
+impl Style {
+    /// `no_color` is whether `NO_COLOR` is set to something non-empty.
+    pub fn new(tty: bool, no_color: bool) -> Style {
+        Style { tty, color: tty && !no_color }
+    }
+}
+
+/// A document that could not be rendered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot render the output: {0}")]
+pub struct RenderError(pub String);
 
 /// A borderless table with UPPERCASE headers and three spaces between columns, as kubectl prints them.
 pub fn table(headers: &[&str]) -> Table {
@@ -43,19 +64,28 @@ pub fn finish(t: &Table) -> String {
     out
 }
 
-pub fn json<T: Serialize>(value: &T) -> String {
-    let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+pub fn json<T: Serialize>(value: &T) -> Result<String, RenderError> {
+    let mut s = serde_json::to_string_pretty(value).map_err(|e| RenderError(e.to_string()))?;
     s.push('\n');
-    s
+    Ok(s)
 }
 
-pub fn yaml<T: Serialize>(value: &T) -> Result<String, String> {
-    serde_saphyr::to_string(value).map_err(|e| e.to_string())
+pub fn yaml<T: Serialize>(value: &T) -> Result<String, RenderError> {
+    serde_saphyr::to_string(value).map_err(|e| RenderError(e.to_string()))
+}
+
+/// `-o json` or `-o yaml` of a document; `None` for the text formats, which each command renders itself.
+pub fn document<T: Serialize>(value: &T, format: Format) -> Option<Result<String, RenderError>> {
+    match format {
+        Format::Json => Some(json(value)),
+        Format::Yaml => Some(yaml(value)),
+        Format::Table | Format::Wide => None,
+    }
 }
 
 /// `error`/`warning` in red/yellow when colour is on.
-pub fn paint(text: &str, severity: crate::routes::Severity, color: bool) -> String {
-    use crate::routes::Severity;
+pub fn paint(text: &str, severity: crate::graph::Severity, color: bool) -> String {
+    use crate::graph::Severity;
     if !color {
         return text.to_string();
     }
@@ -65,4 +95,22 @@ pub fn paint(text: &str, severity: crate::routes::Severity, color: bool) -> Stri
         Severity::Info => "36",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(Style::new(true, false).color);
+        assert!(!Style::new(true, true).color);
+        assert!(!Style::new(false, false).color);
+    }
+
+    #[test]
+    fn a_document_that_cannot_be_rendered_is_an_error_not_a_panic() {
+        let map: std::collections::HashMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        assert!(json(&map).is_err(), "JSON object keys must be strings");
+    }
 }

@@ -1,15 +1,15 @@
-//! `kubectl vroute status` and `check` output.
+//! `kubectl vroute status` output: per service its routes and versions, then its findings.
 
-use super::{Format, finish, paint, table};
-use crate::routes::{Finding, RolloutView, RouteView, ServiceView, SplitKind, StatusReport, VersionView};
-use serde_json::Value;
+use super::{Format, RenderError, Style, finish, paint, table};
+use crate::graph::{Finding, SplitKind};
+use crate::istio::objects::{Fault, Retries};
+use crate::views::status::{RolloutView, RouteView, ServiceView, StatusReport, VersionView};
 use std::fmt::Write as _;
 
-pub fn render(report: &StatusReport, format: Format, color: bool) -> Result<String, String> {
-    match format {
-        Format::Json => Ok(super::json(report)),
-        Format::Yaml => super::yaml(report),
-        Format::Table | Format::Wide => Ok(text(report, format == Format::Wide, color)),
+pub fn render(report: &StatusReport, format: Format, style: Style) -> Result<String, RenderError> {
+    match super::document(report, format) {
+        Some(doc) => doc,
+        None => Ok(text(report, format == Format::Wide, style.color)),
     }
 }
 
@@ -23,7 +23,7 @@ fn text(report: &StatusReport, wide: bool, color: bool) -> String {
     }
     if !report.findings.is_empty() {
         out.push('\n');
-        out.push_str(&findings(&report.findings, color));
+        out.push_str(&findings(report.findings.iter().copied(), color));
     }
     out
 }
@@ -54,7 +54,7 @@ fn service(svc: &ServiceView, wide: bool, color: bool) -> String {
     out.push_str(&versions(&svc.versions, wide));
     if !svc.findings.is_empty() {
         out.push('\n');
-        out.push_str(&findings(&svc.findings, color));
+        out.push_str(&findings(svc.findings, color));
     }
     out
 }
@@ -82,14 +82,14 @@ fn routes(routes: &[RouteView], wide: bool) -> String {
     }
     let mut t = table(&headers);
     for r in routes {
-        let mut name = r.name.clone().unwrap_or_else(|| format!("#{}", r.index));
+        let mut name = r.name.map_or_else(|| format!("#{}", r.index), str::to_string);
         if !r.reachable {
             name.push_str(" (unreachable)");
         }
         let dest: Vec<String> = r
             .destinations
             .iter()
-            .map(|d| if wide { wide_dest(d.host.as_str(), &d.version) } else { d.version.clone() })
+            .map(|d| if wide { wide_dest(d.host, d.version) } else { d.version.to_string() })
             .collect();
         let weights: Vec<String> = r.destinations.iter().map(|d| percent(d.weight_percent)).collect();
         let mirror = r.mirror.as_ref().map_or("-".into(), |m| format!("{} {}", m.version, percent(m.percent)));
@@ -99,9 +99,9 @@ fn routes(routes: &[RouteView], wide: bool) -> String {
             dest.join("\n"),
             weights.join("\n"),
             mirror,
-            r.retries.as_ref().map_or("-".into(), retries),
-            r.timeout.clone().unwrap_or_else(|| "-".into()),
-            r.fault.as_ref().map_or("-".into(), fault),
+            r.retries.map_or("-".into(), |r| retries(&r.typed)),
+            r.timeout.unwrap_or("-").to_string(),
+            r.fault.map_or("-".into(), |f| fault(&f.typed)),
         ];
         if wide {
             row.push(r.virtual_service.clone());
@@ -129,8 +129,8 @@ fn versions(versions: &[VersionView], wide: bool) -> String {
     for v in versions {
         let labels: Vec<String> = v.labels.iter().map(|(k, val)| format!("{k}={val}")).collect();
         let mut row = vec![
-            v.name.clone(),
-            v.subset.clone().unwrap_or_else(|| "-".into()),
+            v.name.to_string(),
+            v.subset.unwrap_or("-").to_string(),
             if labels.is_empty() { "-".into() } else { labels.join(",") },
             v.pods.map_or("-".into(), |p| format!("{}/{}", p.ready, p.total)),
             if v.outlier_detection { "on".into() } else { "off".into() },
@@ -142,7 +142,7 @@ fn versions(versions: &[VersionView], wide: bool) -> String {
             row.push(t.and_then(|t| t.error_rate).map_or("-".into(), |e| format!("{:.2}%", e * 100.0)));
         }
         if wide {
-            row.push(v.host.clone());
+            row.push(v.host.to_string());
         }
         t.add_row(row);
     }
@@ -150,8 +150,8 @@ fn versions(versions: &[VersionView], wide: bool) -> String {
 }
 
 /// The findings block: one line each, most severe first, with its fix hint.
-pub fn findings(findings: &[Finding], color: bool) -> String {
-    let mut sorted: Vec<&Finding> = findings.iter().collect();
+pub fn findings<'f>(findings: impl IntoIterator<Item = &'f Finding>, color: bool) -> String {
+    let mut sorted: Vec<&Finding> = findings.into_iter().collect();
     sorted.sort_by_key(|f| f.severity);
     let mut out = String::from("FINDINGS\n");
     for f in sorted {
@@ -169,32 +169,28 @@ pub fn percent(p: f64) -> String {
 }
 
 /// `3x 2s on 5xx,connect-failure` from an Istio retry policy.
-fn retries(v: &Value) -> String {
-    let attempts = v["attempts"].as_i64().map_or("?".into(), |a| a.to_string());
-    let mut s = format!("{attempts}x");
-    if let Some(t) = v["perTryTimeout"].as_str() {
+fn retries(r: &Retries) -> String {
+    let mut s = format!("{}x", r.attempts.map_or("?".into(), |a| a.to_string()));
+    if let Some(t) = &r.per_try_timeout {
         let _ = write!(s, " {t}");
     }
-    if let Some(on) = v["retryOn"].as_str() {
+    if let Some(on) = &r.retry_on {
         let _ = write!(s, " on {on}");
     }
     s
 }
 
 /// `delay 5s 10%`, `abort 503 50%` from an Istio fault policy.
-fn fault(v: &Value) -> String {
-    let pct = |p: &Value| p["percentage"]["value"].as_f64().map_or(String::new(), |x| format!(" {}", percent(x)));
+fn fault(f: &Fault) -> String {
+    let pct =
+        |p: Option<&crate::istio::objects::Percent>| p.map_or(String::new(), |p| format!(" {}", percent(p.value)));
     let mut parts = Vec::new();
-    if v["delay"].is_object() {
-        let d = &v["delay"];
-        parts.push(format!("delay {}{}", d["fixedDelay"].as_str().unwrap_or("?"), pct(d)));
+    if let Some(d) = &f.delay {
+        parts.push(format!("delay {}{}", d.fixed_delay.as_deref().unwrap_or("?"), pct(d.percentage.as_ref())));
     }
-    if v["abort"].is_object() {
-        let a = &v["abort"];
-        let what = a["httpStatus"]
-            .as_i64()
-            .map_or_else(|| a["grpcStatus"].as_str().unwrap_or("?").to_string(), |c| c.to_string());
-        parts.push(format!("abort {what}{}", pct(a)));
+    if let Some(a) = &f.abort {
+        let what = a.http_status.map_or_else(|| a.grpc_status.clone().unwrap_or_else(|| "?".into()), |c| c.to_string());
+        parts.push(format!("abort {what}{}", pct(a.percentage.as_ref())));
     }
     if parts.is_empty() { "-".into() } else { parts.join(", ") }
 }
@@ -202,15 +198,18 @@ fn fault(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objects::parse::from_value;
     use serde_json::json;
 
     #[test]
     fn policies_render_compactly() {
-        assert_eq!(retries(&json!({"attempts": 3, "perTryTimeout": "2s", "retryOn": "5xx"})), "3x 2s on 5xx");
-        assert_eq!(
-            fault(&json!({"delay": {"fixedDelay": "5s", "percentage": {"value": 10.0}}, "abort": {"httpStatus": 503}})),
-            "delay 5s 10%, abort 503"
-        );
+        let r: Retries = from_value(&json!({"attempts": 3, "perTryTimeout": "2s", "retryOn": "5xx"})).unwrap();
+        assert_eq!(retries(&r), "3x 2s on 5xx");
+        let f: Fault = from_value(
+            &json!({"delay": {"fixedDelay": "5s", "percentage": {"value": 10.0}}, "abort": {"httpStatus": 503}}),
+        )
+        .unwrap();
+        assert_eq!(fault(&f), "delay 5s 10%, abort 503");
         assert_eq!(percent(25.0), "25%");
         assert_eq!(percent(100.0 / 3.0), "33.3%");
     }

@@ -7,11 +7,11 @@
 //! printing belong to the callers.
 
 pub mod actions;
-mod de;
 pub mod model;
 pub mod ownership;
 pub mod phase;
 pub mod progress;
+pub mod routing;
 pub mod wait;
 
 pub use actions::{Endpoint, Idle, Patch, Plan};

@@ -42,6 +42,10 @@ pub struct Tls {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    #[error("--token-file {path}: {problem}")]
+    Token { path: String, problem: String },
+    #[error("--prometheus-url: {0}")]
+    Prometheus(crate::metrics::PromError),
     #[error("cannot listen on {addr}: {error}")]
     Bind { addr: SocketAddr, error: std::io::Error },
     #[error("TLS: {0}")]

@@ -1,14 +1,14 @@
-//! `set-weight`, `switch`, `mirror`, `pin` and `undo`: flags turned into an [`Edit`](crate::edit::Edit); the
-//! reading and writing is in [`run`], the printing in [`output`].
+//! `set-weight`, `switch`, `mirror`, `pin` and `undo`: flags turned into an [`Edit`](crate::edit::Edit), done
+//! by [`crate::ops::edit`], printed by [`crate::render::result`].
 
-pub(super) mod output;
-pub(super) mod run;
-
-use super::CliError;
-use super::common::KubeArgs;
-use crate::cluster::write::DryRun;
+use super::common::{DocumentArg, DryRunArg, KubeArgs, document_format};
+use super::print;
 use crate::edit::{Edit, Intent, MirrorTo, weights};
+use crate::error::Error;
 use crate::exit::Exit;
+use crate::ops::edit::{self, Subject, WriteOptions};
+use crate::render;
+use crate::views::result::Entry;
 use clap::Args;
 
 /// Flags every edit command takes.
@@ -16,15 +16,15 @@ use clap::Args;
 pub struct EditFlags {
     /// Compute the change without storing it: `client` sends nothing, `server` has the API server validate
     /// and admit the write (schema, webhooks) without storing it. `--dry-run` alone means `client`.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = DryRun::None, num_args = 0..=1,
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = DryRunArg::None, num_args = 0..=1,
           require_equals = true, default_missing_value = "client")]
-    pub dry_run: DryRun,
+    pub dry_run: DryRunArg,
     /// Print a unified diff of each object's spec before and after.
     #[arg(long)]
     pub diff: bool,
     /// Print a result document (each object as written, with its message) instead of messages.
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
-    pub output: Option<Output>,
+    pub output: Option<DocumentArg>,
     /// The VirtualService to edit (NAME or NAMESPACE/NAME) when several route the service.
     #[arg(long, value_name = "NAME")]
     pub virtual_service: Option<String>,
@@ -33,10 +33,25 @@ pub struct EditFlags {
     pub cluster_domain: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Json,
-    Yaml,
+impl EditFlags {
+    pub fn write(&self) -> WriteOptions {
+        WriteOptions { dry_run: self.dry_run.into(), diff: self.diff }
+    }
+
+    /// How the edit names its subject (`service` is each command's SERVICE).
+    pub fn subject<'a>(&'a self, service: &'a str, version_label: &'a str) -> Subject<'a> {
+        Subject {
+            service,
+            virtual_service: self.virtual_service.as_deref(),
+            domain: &self.cluster_domain,
+            version_label,
+        }
+    }
+
+    /// Prints what the command did: each object's line (and diff), or the result document.
+    pub fn print(&self, entries: &[Entry]) -> Result<(), Error> {
+        print(&render::result::render(entries, self.dry_run.into(), document_format(self.output))?)
+    }
 }
 
 /// `kubectl vroute set-weight reviews v1=90 v2=10`
@@ -133,29 +148,46 @@ pub struct UndoArgs {
     pub flags: EditFlags,
 }
 
-pub async fn set_weight(kube: &KubeArgs, args: SetWeightArgs) -> Result<Exit, CliError> {
+pub async fn set_weight(kube: &KubeArgs, args: SetWeightArgs) -> Result<Exit, Error> {
     let weights = weights::parse(&args.weights)?;
     let intent = Intent::SetWeight { route: args.route, weights, normalize: args.normalize };
-    run::route_edit(kube, &args.service, Edit { intent, force: args.force }, &args.flags).await
+    route_edit(kube, &args.service, Edit { intent, force: args.force }, &args.flags).await
 }
 
-pub async fn switch(kube: &KubeArgs, args: SwitchArgs) -> Result<Exit, CliError> {
+pub async fn switch(kube: &KubeArgs, args: SwitchArgs) -> Result<Exit, Error> {
     let intent = Intent::Switch { route: args.route, version: args.version };
-    run::route_edit(kube, &args.service, Edit { intent, force: args.force }, &args.flags).await
+    route_edit(kube, &args.service, Edit { intent, force: args.force }, &args.flags).await
 }
 
-pub async fn mirror(kube: &KubeArgs, args: MirrorArgs) -> Result<Exit, CliError> {
+pub async fn mirror(kube: &KubeArgs, args: MirrorArgs) -> Result<Exit, Error> {
     let to = args.to.map(|version| MirrorTo { version, percent: args.percent });
     let intent = Intent::Mirror { route: args.route, to };
-    run::route_edit(kube, &args.service, Edit { intent, force: false }, &args.flags).await
+    route_edit(kube, &args.service, Edit { intent, force: false }, &args.flags).await
 }
 
-pub async fn pin(kube: &KubeArgs, args: PinArgs) -> Result<Exit, CliError> {
+pub async fn pin(kube: &KubeArgs, args: PinArgs) -> Result<Exit, Error> {
     let edit = Edit { intent: Intent::Pin { from: args.from }, force: args.force };
-    run::pin(kube, &args.services, &args.label, &edit, &args.flags).await
+    let cluster = kube.connect(false).await?;
+    let flags = &args.flags;
+    let pinned = edit::pin(&cluster, &args.services, flags.subject("", &args.label), &edit, flags.write()).await;
+    for note in &pinned.notes {
+        eprintln!("{note}");
+    }
+    flags.print(&pinned.entries)?;
+    match pinned.error {
+        Some(e) => Err(e),
+        None => Ok(Exit::Ok),
+    }
 }
 
-pub async fn undo(kube: &KubeArgs, args: UndoArgs) -> Result<Exit, CliError> {
+pub async fn undo(kube: &KubeArgs, args: UndoArgs) -> Result<Exit, Error> {
     let intent = Intent::Undo { revision: args.to_revision };
-    run::route_edit(kube, &args.service, Edit { intent, force: args.force }, &args.flags).await
+    route_edit(kube, &args.service, Edit { intent, force: args.force }, &args.flags).await
+}
+
+async fn route_edit(kube: &KubeArgs, service: &str, edit: Edit, flags: &EditFlags) -> Result<Exit, Error> {
+    let cluster = kube.connect(false).await?;
+    let done = edit::route_edit(&cluster, flags.subject(service, "version"), &edit, flags.write()).await?;
+    flags.print(&[done])?;
+    Ok(Exit::Ok)
 }

@@ -2,8 +2,8 @@
 //! that crossed versions on hosts whose routes pin them.
 
 use super::findings::Code;
-use super::host;
-use super::model::{StatusReport, Traffic};
+use super::{RouteGraph, Traffic};
+use crate::istio::host;
 
 /// Rates over the window for one `(destination_service, destination_version)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,17 +27,17 @@ pub struct Edge {
 /// Fills `traffic` of every version and adds cross-version findings. `version_label` is the pod label whose
 /// value Istio reports as `destination_version`.
 pub fn attach(
-    report: &mut StatusReport,
+    graph: &mut RouteGraph,
     rates: &[VersionRate],
     edges: &[Edge],
     version_label: &str,
     domain: &str,
     window: &str,
 ) {
-    for view in &mut report.services {
+    for view in &mut graph.hosts {
         for v in &mut view.versions {
-            let wanted = v.subset.as_ref().map(|s| v.labels.get(version_label).unwrap_or(s));
-            let matching = rates.iter().filter(|r| r.service == v.host && wanted.is_none_or(|w| *w == r.version));
+            let wanted = v.key.subset.as_ref().map(|s| v.labels.get(version_label).unwrap_or(s));
+            let matching = rates.iter().filter(|r| r.service == v.key.host && wanted.is_none_or(|w| *w == r.version));
             let (rps, eps) =
                 matching.fold((0.0, 0.0), |(a, b), r| (a + r.requests_per_second, b + r.errors_per_second));
             v.traffic = Some(Traffic { requests_per_second: rps, error_rate: (rps > 0.0).then(|| eps / rps) });

@@ -1,20 +1,27 @@
-//! The imperative shell of `promote`, `abort`, `retry` and `pause`: find each target, let the pure planner
-//! ([`crate::rollouts::actions`]) or the route edit ([`crate::edit::canary`]) decide, send what it decided,
-//! and report. Targets are done one after the other; a failed one is reported and the others still run, and
-//! the command exits with the code of the first failure.
+//! `promote`, `abort`, `retry` and `pause` against a cluster: find each target, let the pure planner
+//! ([`crate::rollouts::actions`]) or the route edit ([`crate::edit::canary`]) decide, send what it decided. As
+//! upstream's `PromoteRollout` serves its CLI, server and e2e tests, [`act`] serves every caller.
+//!
+//! A NAME is a Rollout when one of that name exists in the namespace (as with `kubectl argo rollouts`), else,
+//! for `promote` and `abort`, a Service whose VirtualService runs a plain canary. Targets are done one after
+//! the other; a failed one does not stop the others.
 
-use super::Targets;
-use super::output::{self, Done};
-use crate::cli::common::KubeArgs;
-use crate::cli::edit::{EditFlags, Output, run as edit_run};
-use crate::cli::{CliError, print};
+use super::edit::{self, Subject, WriteOptions};
 use crate::cluster::rollouts::{self, merge_patch};
-use crate::cluster::write::DryRun;
 use crate::cluster::{Cluster, ClusterError};
 use crate::edit::{Edit, EditError};
-use crate::exit::Exit;
+use crate::error::{Error, Usage};
 use crate::rollouts::{Endpoint, Patch, Plan, Rollout};
+use crate::views::result::{DryRun, Entry, PatchEntry};
 use serde_json::Value;
+
+/// Which Rollouts a command acts on.
+#[derive(Clone, Copy, Debug)]
+pub enum Targets<'a> {
+    Names(&'a [String]),
+    /// A label selector in kubectl's syntax (`app=reviews,tier!=db`).
+    Selector(&'a str),
+}
 
 /// What a command does to each target.
 pub struct Act<'a> {
@@ -23,31 +30,32 @@ pub struct Act<'a> {
     /// `promote` and `abort`: the route edit for a NAME that is a plain VirtualService canary.
     pub canary: Option<CanaryAct<'a>>,
     pub dry_run: DryRun,
-    pub output: Option<Output>,
 }
 
 pub struct CanaryAct<'a> {
     pub edit: Edit,
-    pub flags: &'a EditFlags,
+    /// How to read the Service's names (its `service` is each NAME).
+    pub subject: Subject<'a>,
+    pub write: WriteOptions,
     /// `--service`: every NAME is a Service, even when a Rollout has that name.
     pub forced: bool,
     /// The first route-only flag given, if any: refused for a Rollout rather than ignored.
     pub route_flag: Option<&'static str>,
 }
 
-pub async fn run(kube: &KubeArgs, targets: &Targets, act: &Act<'_>) -> Result<Exit, CliError> {
-    let cluster = kube.connect(false).await?;
-    let mut done = Vec::new();
-    let mut exit = Exit::Ok;
-    match &targets.selector {
-        Some(selector) => {
+/// Acts on every target, in order: one result each. An error before any target (a selector that matches
+/// nothing, say) is the outer error.
+pub async fn act(cluster: &Cluster, targets: Targets<'_>, act: &Act<'_>) -> Result<Vec<Result<Entry, Error>>, Error> {
+    match targets {
+        Targets::Selector(selector) => {
             if let Some(flag) = act.canary.as_ref().and_then(|c| c.route_flag) {
-                return Err(CliError::Usage(format!(
+                return Err(Usage::Combination(format!(
                     "-l selects Rollouts, and {flag} only applies to a plain VirtualService canary: leave it out, \
                      or name the Service instead of -l"
-                )));
+                ))
+                .into());
             }
-            let selected = rollouts::select(&cluster, &cluster.namespace, selector).await?;
+            let selected = rollouts::select(cluster, &cluster.namespace, selector).await?;
             if selected.is_empty() {
                 return Err(ClusterError::NotFound {
                     what: format!("Rollouts matching -l {selector}"),
@@ -55,49 +63,25 @@ pub async fn run(kube: &KubeArgs, targets: &Targets, act: &Act<'_>) -> Result<Ex
                 }
                 .into());
             }
+            let mut done = Vec::new();
             for rollout in selected {
-                report(apply(&cluster, rollout, act).await, act, &mut done, &mut exit)?;
+                done.push(apply(cluster, rollout, act).await);
             }
+            Ok(done)
         }
-        None => {
-            for name in &targets.names {
-                report(one(&cluster, name, act).await, act, &mut done, &mut exit)?;
+        Targets::Names(names) => {
+            let mut done = Vec::new();
+            for name in names {
+                done.push(one(cluster, name, act).await);
             }
-        }
-    }
-    if let Some(format) = act.output {
-        print(&output::document(&done, act.dry_run, format)?)?;
-    }
-    Ok(exit)
-}
-
-/// Prints a target's message (human output) or keeps it for the document; prints a failure as `error: ...`.
-fn report(
-    outcome: Result<Done, CliError>,
-    act: &Act<'_>,
-    done: &mut Vec<Done>,
-    exit: &mut Exit,
-) -> Result<(), CliError> {
-    match outcome {
-        Ok(d) => {
-            if act.output.is_none() {
-                print(&d.human(act.dry_run))?;
-            }
-            done.push(d);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            if *exit == Exit::Ok {
-                *exit = e.exit();
-            }
+            Ok(done)
         }
     }
-    Ok(())
 }
 
 /// One NAME: a Rollout if one has that name (unless `--service`), else, for promote and abort, a Service with a
 /// plain VirtualService canary.
-async fn one(cluster: &Cluster, name: &str, act: &Act<'_>) -> Result<Done, CliError> {
+async fn one(cluster: &Cluster, name: &str, act: &Act<'_>) -> Result<Entry, Error> {
     let canary = act.canary.as_ref();
     if let Some(canary) = canary.filter(|c| c.forced) {
         return service(cluster, name, canary).await;
@@ -105,10 +89,11 @@ async fn one(cluster: &Cluster, name: &str, act: &Act<'_>) -> Result<Done, CliEr
     match rollouts::get(cluster, &cluster.namespace, name).await {
         Ok(rollout) => {
             if let Some(flag) = canary.and_then(|c| c.route_flag) {
-                return Err(CliError::Usage(format!(
+                return Err(Usage::Combination(format!(
                     "{name} is an Argo Rollout: {flag} only applies to a plain VirtualService canary. Leave it \
                      out to act on the Rollout, or pass --service to edit the routes of Service {name} instead"
-                )));
+                ))
+                .into());
             }
             apply(cluster, rollout, act).await
         }
@@ -116,7 +101,7 @@ async fn one(cluster: &Cluster, name: &str, act: &Act<'_>) -> Result<Done, CliEr
             None => Err(e.into()),
             Some(canary) => service(cluster, name, canary).await.map_err(|service| {
                 if is_unrouted(&service) {
-                    CliError::NotRolloutOrService { rollout: e, service: Box::new(service) }
+                    Error::NotRolloutOrService { rollout: e, service: Box::new(service) }
                 } else {
                     service
                 }
@@ -127,27 +112,37 @@ async fn one(cluster: &Cluster, name: &str, act: &Act<'_>) -> Result<Done, CliEr
 }
 
 /// The route edit failed because NAME is no routed Service at all (rather than refusing a change to one).
-fn is_unrouted(e: &CliError) -> bool {
+fn is_unrouted(e: &Error) -> bool {
     matches!(
         e,
-        CliError::Model(_)
-            | CliError::Refused(EditError::NoVirtualService { .. })
-            | CliError::Cluster(ClusterError::CrdMissing(_))
+        Error::Model(_)
+            | Error::Refused(EditError::NoVirtualService { .. })
+            | Error::Cluster(ClusterError::CrdMissing(_))
     )
 }
 
 /// Plans the Rollout command on `value` (the Rollout as just read) and sends the patches.
-async fn apply(cluster: &Cluster, value: Value, act: &Act<'_>) -> Result<Done, CliError> {
-    let rollout = Rollout::from_value(&value).map_err(|error| CliError::BadRollout {
+async fn apply(cluster: &Cluster, value: Value, act: &Act<'_>) -> Result<Entry, Error> {
+    let rollout = Rollout::from_value(&value).map_err(|error| Error::BadRollout {
         name: value["metadata"]["name"].as_str().unwrap_or_default().to_string(),
         error,
     })?;
     let (namespace, name) = (rollout.metadata.namespace.as_str(), rollout.name());
     match (act.plan)(&rollout) {
-        Plan::Nothing { message, .. } => Ok(Done::rollout(&rollout, false, message, Vec::new(), value)),
+        Plan::Nothing { message, .. } => Ok(Entry::patched(namespace, name, false, message, Vec::new(), &value)),
         Plan::Apply { patches, message } => {
             let object = send(cluster, namespace, name, &patches, act.dry_run, value).await?;
-            Ok(Done::rollout(&rollout, true, message, patches, object))
+            let sent = patches
+                .into_iter()
+                .map(|p| PatchEntry {
+                    subresource: match p.endpoint {
+                        Endpoint::Status => Some("status"),
+                        Endpoint::Resource => None,
+                    },
+                    patch: p.body,
+                })
+                .collect();
+            Ok(Entry::patched(namespace, name, true, message, sent, &object))
         }
     }
 }
@@ -160,7 +155,7 @@ async fn send(
     patches: &[Patch],
     dry_run: DryRun,
     read: Value,
-) -> Result<Value, CliError> {
+) -> Result<Value, Error> {
     let mut object = read;
     for (i, patch) in patches.iter().enumerate() {
         object = match dry_run {
@@ -185,12 +180,15 @@ async fn send(
                     }
                 }
             }
-            DryRun::None => rollouts::patch(cluster, namespace, name, patch, false).await.inspect_err(|_| {
+            DryRun::None => match rollouts::patch(cluster, namespace, name, patch, false).await {
+                Ok(stored) => stored,
                 // Upstream sends the same patches in the same order and stops the same way; say what stuck.
-                for earlier in &patches[..i] {
-                    eprintln!("warning: rollout '{name}': the {} patch was applied", part(earlier.endpoint));
+                Err(e) if i > 0 => {
+                    let applied = patches[..i].iter().map(|p| part(p.endpoint)).collect();
+                    return Err(Error::AfterPatches { rollout: name.to_string(), applied, error: Box::new(e.into()) });
                 }
-            })?,
+                Err(e) => return Err(e.into()),
+            },
         };
     }
     Ok(object)
@@ -204,10 +202,6 @@ fn part(endpoint: Endpoint) -> &'static str {
 }
 
 /// A plain VirtualService canary: the route edit, through the edit commands' read and write path.
-async fn service(cluster: &Cluster, name: &str, canary: &CanaryAct<'_>) -> Result<Done, CliError> {
-    let req = edit_run::request(cluster, name, canary.flags, "version");
-    let (snap, ctx) = edit_run::read(cluster, &req).await?;
-    let written =
-        edit_run::write_routes(cluster, &snap, &req, &canary.edit, &ctx.virtual_service, canary.flags.dry_run).await?;
-    Ok(Done::virtual_service(written, canary.flags.diff))
+async fn service(cluster: &Cluster, name: &str, canary: &CanaryAct<'_>) -> Result<Entry, Error> {
+    edit::route_edit(cluster, Subject { service: name, ..canary.subject }, &canary.edit, canary.write).await
 }

@@ -1,6 +1,37 @@
-//! Finding codes: stable identifiers, their severity and a one-line fix hint. The README lists them all.
+//! Findings: what is wrong, with a stable code, its severity and a one-line fix hint. The README lists every
+//! code; a test holds the README, this list and the emitting code together.
 
-use super::model::{Finding, Severity};
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable code, e.g. `VR101` (see the README's table).
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// The object to look at, as `Kind/namespace/name` (or `Host/<host>`); empty for the whole listing.
+    pub object: String,
+    /// One line on how to fix it.
+    pub hint: &'static str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        })
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Code {
@@ -19,8 +50,31 @@ pub enum Code {
     DuplicateSubset,
     OutlierDetectionOnCanary,
     PartialListing,
+    /// The same code as [`Code::PartialListing`] (the view is incomplete), with a hint about the object.
+    UnreadableObject,
     PrometheusUnavailable,
 }
+
+/// Every code, in the README's order.
+pub const ALL: [Code; 17] = [
+    Code::UnknownSubset,
+    Code::NoReadyPods,
+    Code::IdleSubsetNoReadyPods,
+    Code::UnknownHost,
+    Code::UnreachableRoute,
+    Code::DuplicateVirtualService,
+    Code::PartialSingleWeight,
+    Code::DuplicateDestination,
+    Code::RolloutWeightDrift,
+    Code::BrokenVersionChain,
+    Code::CrossVersionTraffic,
+    Code::ZeroTotalWeight,
+    Code::DuplicateSubset,
+    Code::OutlierDetectionOnCanary,
+    Code::PartialListing,
+    Code::UnreadableObject,
+    Code::PrometheusUnavailable,
+];
 
 impl Code {
     pub fn id(self) -> &'static str {
@@ -39,7 +93,7 @@ impl Code {
             Code::ZeroTotalWeight => "VR112",
             Code::DuplicateSubset => "VR113",
             Code::OutlierDetectionOnCanary => "VR114",
-            Code::PartialListing => "VR115",
+            Code::PartialListing | Code::UnreadableObject => "VR115",
             Code::PrometheusUnavailable => "VR116",
         }
     }
@@ -60,6 +114,7 @@ impl Code {
             | Code::RolloutWeightDrift
             | Code::DuplicateSubset
             | Code::PartialListing
+            | Code::UnreadableObject
             | Code::PrometheusUnavailable => Severity::Warning,
             Code::OutlierDetectionOnCanary => Severity::Info,
         }
@@ -89,6 +144,10 @@ impl Code {
             }
             Code::PartialListing => {
                 "grant cluster-wide list rights (see the README's RBAC section) for a complete view"
+            }
+            Code::UnreadableObject => {
+                "fix the field named above (its controller cannot read it either); until then edits of routes it \
+                 may own are refused without --force"
             }
             Code::PrometheusUnavailable => {
                 "check --prometheus-url / --prometheus-service; traffic figures are not shown"

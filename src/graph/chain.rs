@@ -6,31 +6,29 @@
 //! subsets); when no app is named, any workload carrying each pinned version. A caller version the callee
 //! does not have (say, only v1 is deployed) may go anywhere: that is a fallback, not a broken chain.
 
-use super::Options;
-use super::build::{Index, is_catch_all};
 use super::findings::Code;
-use super::host;
-use super::model::{RouteView, ServiceView, StatusReport};
-use super::objects::{HttpMatch, Labels, VirtualService, selects};
+use super::index::Index;
+use super::{HostNode, Options, RouteGraph};
+use crate::istio::VirtualService;
+use crate::istio::host;
+use crate::istio::route::Applies;
+use crate::objects::Labels;
 use std::collections::BTreeSet;
 
-pub(super) fn check(idx: &Index, opts: &Options, report: &mut StatusReport) {
-    for view in &mut report.services {
-        let Some(vs) = idx.vs_by_host.get(&view.host).and_then(|l| l.iter().find(|vs| sidecar_bound(vs))) else {
-            continue;
-        };
-        let matches: Vec<HttpMatch> = vs.spec.http.iter().flat_map(|r| &r.matches).map(HttpMatch::parse).collect();
+pub(super) fn check(idx: &Index, opts: &Options, graph: &mut RouteGraph) {
+    for node in &mut graph.hosts {
+        let Some(vs) = node.virtual_services.iter().copied().find(|vs| vs.mesh_bound()) else { continue };
         let key = opts.version_label.as_str();
-        if !matches.iter().any(|m| m.source_labels.contains_key(key)) {
+        let blocks = || vs.spec.http.iter().flat_map(|r| &r.matches).map(|m| &m.typed);
+        if !blocks().any(|m| m.source_labels.contains_key(key)) {
             continue;
         }
-        view.version_pinned = true;
-        let apps: BTreeSet<&str> =
-            matches.iter().filter_map(|m| m.source_labels.get("app").map(String::as_str)).collect();
+        node.version_pinned = true;
+        let apps: BTreeSet<&str> = blocks().filter_map(|m| m.source_labels.get("app").map(String::as_str)).collect();
         let mut callers: Vec<Caller> = Vec::new();
         if apps.is_empty() {
-            let pinned = matches.iter().filter_map(|m| m.source_labels.get(key));
-            for v in pinned.chain(callee_versions(view, key).iter().map(|(v, _)| v)) {
+            let pinned = blocks().filter_map(|m| m.source_labels.get(key));
+            for v in pinned.chain(callee_versions(node, key).iter().map(|(v, _)| v)) {
                 let labels = Labels::from([(key.to_string(), v.clone())]);
                 let caller = Caller { app: None, version: v.clone(), labels, namespace: vs.metadata.namespace.clone() };
                 if !callers.iter().any(|c| c.version == caller.version) {
@@ -42,40 +40,35 @@ pub(super) fn check(idx: &Index, opts: &Options, report: &mut StatusReport) {
                 callers.extend(app_versions(idx, app, key, &vs.metadata.namespace));
             }
         }
-        let object = format!("VirtualService/{}/{}", vs.metadata.namespace, vs.metadata.name);
-        let callee = host::short(&view.host, idx.domain);
-        let versions = callee_versions(view, key);
+        let object = vs.reference().to_string();
+        let callee = host::short(&node.host, idx.domain());
+        let versions = callee_versions(node, key);
+        let mut findings = Vec::new();
         for caller in callers {
             let expected: Vec<&str> =
                 versions.iter().filter(|(v, _)| *v == caller.version).map(|(_, n)| n.as_str()).collect();
             if expected.is_empty() {
                 continue;
             }
-            let (reached, caught) = simulate(vs, &view.routes, &caller);
+            let (reached, caught) = simulate(vs, node, &caller);
             let stray: Vec<String> = reached
                 .iter()
                 .filter(|(_, version, share)| *share > 0.0 && !expected.contains(&version.as_str()))
                 .map(|(route, version, share)| format!("route {route} sends {share:.0}% to {version}"))
                 .collect();
-            if !stray.is_empty() {
-                view.findings.push(Code::BrokenVersionChain.finding(
-                    &object,
-                    format!(
-                        "caller {} can reach another version of {callee}: {}",
-                        caller.describe(key),
-                        stray.join(", ")
-                    ),
-                ));
+            let message = if !stray.is_empty() {
+                format!("caller {} can reach another version of {callee}: {}", caller.describe(key), stray.join(", "))
             } else if !caught {
-                view.findings.push(Code::BrokenVersionChain.finding(
-                    &object,
-                    format!(
-                        "caller {} matches no route of {callee}: its requests are spread over every version",
-                        caller.describe(key)
-                    ),
-                ));
-            }
+                format!(
+                    "caller {} matches no route of {callee}: its requests are spread over every version",
+                    caller.describe(key)
+                )
+            } else {
+                continue;
+            };
+            findings.push(Code::BrokenVersionChain.finding(&object, message));
         }
+        node.findings.extend(findings);
     }
 }
 
@@ -95,17 +88,12 @@ impl Caller {
     }
 }
 
-/// Sidecars apply VirtualServices bound to the mesh (no `gateways`, or `mesh` among them).
-fn sidecar_bound(vs: &VirtualService) -> bool {
-    vs.spec.gateways.is_empty() || vs.spec.gateways.iter().any(|g| g == "mesh")
-}
-
 /// `(version label value, version name)` of each subset version of the callee.
-fn callee_versions(view: &ServiceView, key: &str) -> Vec<(String, String)> {
-    view.versions
+fn callee_versions(node: &HostNode, key: &str) -> Vec<(String, String)> {
+    node.versions
         .iter()
         .filter_map(|v| {
-            let subset = v.subset.as_ref()?;
+            let subset = v.key.subset.as_ref()?;
             Some((v.labels.get(key).cloned().unwrap_or_else(|| subset.clone()), v.name.clone()))
         })
         .collect()
@@ -141,7 +129,7 @@ fn app_versions(idx: &Index, app: &str, key: &str, fallback_ns: &str) -> Vec<Cal
                 let mut labels = subset.labels.clone();
                 labels.insert("app".into(), app.into());
                 let namespace =
-                    host::service_of(dr_host, idx.domain).map_or_else(|| fallback_ns.to_string(), |(_, ns)| ns);
+                    host::service_of(dr_host, idx.domain()).map_or_else(|| fallback_ns.to_string(), |(_, ns)| ns);
                 callers.push(Caller { app: Some(app.to_string()), version: version.clone(), labels, namespace });
             }
         }
@@ -149,33 +137,19 @@ fn app_versions(idx: &Index, app: &str, key: &str, fallback_ns: &str) -> Vec<Cal
     callers
 }
 
-/// Walks the routes in order for one caller: returns every `(route, version, share)` its requests may reach,
-/// and whether some route certainly catches them (otherwise they fall through to plain load balancing).
-fn simulate(vs: &VirtualService, routes: &[RouteView], caller: &Caller) -> (Vec<(String, String, f64)>, bool) {
-    let vs_key = format!("{}/{}", vs.metadata.namespace, vs.metadata.name);
+/// Walks the routes of `vs` in order for one caller: returns every `(route, version, share)` its requests
+/// may reach, and whether some route certainly catches them (otherwise they fall through to plain load
+/// balancing).
+fn simulate(vs: &VirtualService, node: &HostNode, caller: &Caller) -> (Vec<(String, String, f64)>, bool) {
     let mut reached = Vec::new();
-    for (index, route) in vs.spec.http.iter().enumerate() {
-        let (mut certain, mut possible) = (is_catch_all(route), false);
-        for m in route.matches.iter().map(HttpMatch::parse) {
-            let from_caller = selects(&m.source_labels, &caller.labels)
-                && m.source_namespace.as_ref().is_none_or(|ns| *ns == caller.namespace)
-                && (m.gateways.is_empty() || m.gateways.iter().any(|g| g == "mesh"));
-            if from_caller {
-                if m.has_request_conditions() {
-                    possible = true;
-                } else {
-                    certain = true;
-                }
-            }
-        }
-        if !(certain || possible) {
+    for route in node.routes.iter().filter(|r| std::ptr::eq(r.vs, vs)) {
+        let applies = route.route.applies_to(&caller.labels, &caller.namespace);
+        if applies == Applies::Never {
             continue;
         }
-        if let Some(view) = routes.iter().find(|r| r.virtual_service == vs_key && r.index == index) {
-            let label = view.name.clone().unwrap_or_else(|| format!("#{index}"));
-            reached.extend(view.destinations.iter().map(|d| (label.clone(), d.version.clone(), d.weight_percent)));
-        }
-        if certain {
+        let label = route.route.name.clone().unwrap_or_else(|| format!("#{}", route.index));
+        reached.extend(route.destinations.iter().map(|d| (label.clone(), d.version.clone(), d.share)));
+        if applies == Applies::Always {
             return (reached, true);
         }
     }

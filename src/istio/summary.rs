@@ -1,15 +1,28 @@
-//! Match blocks rendered for people: `from app=a,version=v2 | header end-user=jason uri^=/api`.
+//! Match blocks rendered for people: `from app=a,version=v2 | header end-user=jason uri^=/api` (the
+//! `matchSummary` of `status -o json`).
 
-use super::objects::HttpMatch;
-use serde_json::Value;
+use super::objects::{AsWritten, HttpMatch, StringMatch};
+use std::fmt;
 
 /// `*` for "every request"; blocks (alternatives) are joined with ` | `.
-pub fn summary(raw: &[Value]) -> String {
-    if raw.is_empty() {
+pub fn summary(blocks: &[AsWritten<HttpMatch>]) -> String {
+    if blocks.is_empty() {
         return "*".to_string();
     }
-    let blocks: Vec<String> = raw.iter().map(|b| block(&HttpMatch::parse(b))).collect();
+    let blocks: Vec<String> = blocks.iter().map(|b| block(&b.typed)).collect();
     blocks.join(" | ")
+}
+
+impl fmt::Display for StringMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.exact, &self.prefix, &self.regex) {
+            (Some(v), _, _) => write!(f, "={v}"),
+            (_, Some(v), _) => write!(f, "^={v}"),
+            (_, _, Some(v)) => write!(f, "~={v}"),
+            // `{}` on a header means "present with any value".
+            _ => write!(f, " present"),
+        }
+    }
 }
 
 fn block(m: &HttpMatch) -> String {
@@ -54,16 +67,20 @@ fn block(m: &HttpMatch) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objects::parse::from_value;
     use serde_json::json;
 
     #[test]
     fn renders_source_labels_headers_and_uri() {
-        let raw = vec![
-            json!({"sourceLabels": {"version": "v2", "app": "a"}}),
-            json!({"headers": {"end-user": {"exact": "jason"}}, "uri": {"prefix": "/api"}}),
-        ];
-        assert_eq!(summary(&raw), "from app=a,version=v2 | header end-user=jason uri^=/api");
+        let blocks: Vec<AsWritten<HttpMatch>> = from_value(&json!([
+            {"sourceLabels": {"version": "v2", "app": "a"}},
+            {"headers": {"end-user": {"exact": "jason"}}, "uri": {"prefix": "/api"}}
+        ]))
+        .unwrap();
+        assert_eq!(summary(&blocks), "from app=a,version=v2 | header end-user=jason uri^=/api");
         assert_eq!(summary(&[]), "*");
-        assert_eq!(summary(&[json!({"sourceNamespace": "prod", "gateways": ["mesh"]})]), "from-ns prod gateway mesh");
+        let gateway: Vec<AsWritten<HttpMatch>> =
+            from_value(&json!([{"sourceNamespace": "prod", "gateways": ["mesh"]}])).unwrap();
+        assert_eq!(summary(&gateway), "from-ns prod gateway mesh");
     }
 }

@@ -1,0 +1,70 @@
+//! Changes to what a view reads, through the watch API (no polling): the same kinds, the same Istio API
+//! version and as wide a scope as the snapshot read them. VirtualServices, DestinationRules and Rollouts are
+//! watched everywhere when the user may list them cluster-wide (one in another namespace may route to, define
+//! subsets for, or manage a host here); Services and Pods in the namespace.
+
+use super::Cluster;
+use super::resources::{self, PODS, ROLLOUTS, Res, SERVICES};
+use futures::{Stream, StreamExt};
+use kube::api::{Api, DynamicObject, GroupVersionKind, ListParams};
+use kube::core::PartialObjectMeta;
+use kube::discovery::ApiResource;
+use kube::runtime::{WatchStreamExt, watcher};
+
+/// One item per change after the first full listing of every watch (which repeats what was read). Watch
+/// errors (say, no Rollout CRD) are retried with backoff and never end the stream.
+pub fn changes(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    istio_version: &'static str,
+) -> impl Stream<Item = ()> + use<> {
+    let cluster = cluster.clone();
+    let namespace = namespace.map(str::to_string);
+    futures::stream::once(async move { watched(&cluster, namespace.as_deref(), istio_version).await }).flat_map(
+        |apis| {
+            let n = apis.len();
+            let streams = apis.into_iter().enumerate().map(|(i, api)| {
+                // Metadata only: any change bumps an object's resourceVersion, which is all that matters here.
+                watcher(api, watcher::Config::default()).default_backoff().map(move |e| (i, e)).boxed()
+            });
+            let mut listed = vec![false; n];
+            futures::stream::select_all(streams).filter_map(move |(i, event)| {
+                let change = match event {
+                    Ok(watcher::Event::InitDone) if !listed[i] => {
+                        listed[i] = true;
+                        None
+                    }
+                    Ok(watcher::Event::Init | watcher::Event::InitApply(_)) | Err(_) => None,
+                    Ok(_) => Some(()),
+                };
+                std::future::ready(change)
+            })
+        },
+    )
+}
+
+async fn watched(
+    cluster: &Cluster,
+    ns: Option<&str>,
+    istio_version: &'static str,
+) -> Vec<Api<PartialObjectMeta<DynamicObject>>> {
+    let resource = |r: Res, kind: &str| {
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(r.group, r.version, kind), r.plural)
+    };
+    let kinds = [
+        (resource(resources::virtual_services(istio_version), "VirtualService"), true),
+        (resource(resources::destination_rules(istio_version), "DestinationRule"), true),
+        (resource(SERVICES, "Service"), false),
+        (resource(PODS, "Pod"), false),
+        (resource(ROLLOUTS, "Rollout"), true),
+    ];
+    let scoped = kinds.iter().map(|(ar, wide)| async move {
+        let everywhere = Api::all_with(cluster.client.clone(), ar);
+        match ns {
+            None => everywhere,
+            Some(_) if *wide && everywhere.list_metadata(&ListParams::default().limit(1)).await.is_ok() => everywhere,
+            Some(ns) => Api::namespaced_with(cluster.client.clone(), ns, ar),
+        }
+    });
+    futures::future::join_all(scoped).await
+}

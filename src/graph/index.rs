@@ -1,0 +1,117 @@
+//! Lookup tables over a snapshot, built once per graph: VirtualServices by the host they route (in Istio's
+//! order), Services by identity, DestinationRules by host (wildcards apart, so lookups stay O(1) per host on
+//! big meshes), pods by namespace, and which workloads are Rollouts.
+
+use crate::istio::host;
+use crate::istio::objects::{DestinationRule, Subset, VirtualService};
+use crate::objects::Snapshot;
+use crate::objects::k8s::{Pod, Service};
+use crate::objects::meta::{Kind, Labels, ObjectRef, selects};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub struct Index<'a> {
+    domain: String,
+    /// VirtualServices by resolved host, oldest first: for sidecars Istio applies only the oldest one.
+    pub vs_by_host: BTreeMap<String, Vec<&'a VirtualService>>,
+    services: HashMap<(&'a str, &'a str), &'a Service>,
+    /// DestinationRules with their resolved hosts, in listing order.
+    pub drs: Vec<(String, &'a DestinationRule)>,
+    drs_by_host: HashMap<String, Vec<&'a DestinationRule>>,
+    wildcard_drs: Vec<(String, &'a DestinationRule)>,
+    pub pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
+    /// Every Rollout, to tell Rollout-owned pods from Deployment-owned ones.
+    rollouts: HashSet<ObjectRef>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(snap: &'a Snapshot, domain: &str) -> Self {
+        let mut vs_by_host: BTreeMap<String, Vec<&VirtualService>> = BTreeMap::new();
+        for vs in &snap.virtual_services {
+            for h in vs.resolved_hosts(domain) {
+                vs_by_host.entry(h).or_default().push(vs);
+            }
+        }
+        for list in vs_by_host.values_mut() {
+            list.sort_by(|a, b| age(a).cmp(&age(b)));
+        }
+        let services = snap.services.iter().map(|s| ((&*s.metadata.namespace, &*s.metadata.name), s)).collect();
+        let drs: Vec<(String, &DestinationRule)> = snap
+            .destination_rules
+            .iter()
+            .map(|dr| (host::resolve(&dr.spec.host, &dr.metadata.namespace, domain), dr))
+            .collect();
+        let mut drs_by_host: HashMap<String, Vec<&DestinationRule>> = HashMap::new();
+        let mut wildcard_drs = Vec::new();
+        for (h, dr) in &drs {
+            if h.starts_with('*') {
+                wildcard_drs.push((h.clone(), *dr));
+            } else {
+                drs_by_host.entry(h.clone()).or_default().push(*dr);
+            }
+        }
+        let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        for pod in &snap.pods {
+            pods_by_ns.entry(&pod.metadata.namespace).or_default().push(pod);
+        }
+        let rollouts = snap
+            .rollouts
+            .iter()
+            .map(|r| ObjectRef::new(Kind::Rollout, &r.metadata.namespace, &r.metadata.name))
+            .chain(snap.unreadable.iter().filter(|u| u.object.kind == Kind::Rollout).map(|u| u.object.clone()))
+            .collect();
+        Self { domain: domain.to_string(), vs_by_host, services, drs, drs_by_host, wildcard_drs, pods_by_ns, rollouts }
+    }
+
+    /// The cluster DNS domain hosts resolve in.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The Service a host names, if it is a Service host that exists.
+    pub fn service(&self, host_name: &str) -> Option<&'a Service> {
+        let (name, ns) = host::service_of(host_name, &self.domain)?;
+        self.services.get(&(ns.as_str(), name.as_str())).copied()
+    }
+
+    /// Whether Service `namespace/name` exists.
+    pub fn has_service(&self, namespace: &str, name: &str) -> bool {
+        self.services.contains_key(&(namespace, name))
+    }
+
+    /// DestinationRules for a host: exact host first, then wildcards covering it.
+    pub fn drs_for(&self, host_name: &str) -> Vec<&'a DestinationRule> {
+        let mut exact: Vec<_> = self.drs_by_host.get(host_name).cloned().unwrap_or_default();
+        let wild = self.wildcard_drs.iter().filter(|(h, _)| host::matches(h, host_name)).map(|(_, d)| *d);
+        exact.extend(wild);
+        exact
+    }
+
+    /// The subset definition (and its rule) for `host/subset`, if any rule defines it.
+    pub fn subset(&self, host_name: &str, subset: &str) -> Option<(&'a DestinationRule, &'a Subset)> {
+        self.drs_for(host_name)
+            .into_iter()
+            .find_map(|dr| dr.spec.subsets.iter().find(|s| s.name == subset).map(|s| (dr, s)))
+    }
+
+    /// Pods of the host's Service, narrowed to a subset's labels; `None` without a Service selector.
+    pub fn pods(&self, host_name: &str, subset_labels: &Labels) -> Option<Vec<&'a Pod>> {
+        let svc = self.service(host_name)?;
+        let selector = svc.spec.selector.as_ref().filter(|s| !s.is_empty())?;
+        let pods = self.pods_by_ns.get(svc.metadata.namespace.as_str()).map(Vec::as_slice).unwrap_or_default();
+        Some(
+            pods.iter()
+                .filter(|p| selects(selector, &p.metadata.labels) && selects(subset_labels, &p.metadata.labels))
+                .copied()
+                .collect(),
+        )
+    }
+
+    pub fn is_rollout(&self, rollout: &ObjectRef) -> bool {
+        self.rollouts.contains(rollout)
+    }
+}
+
+/// Istio's precedence among VirtualServices for one host: the oldest first, then by namespace and name.
+fn age(vs: &VirtualService) -> (&Option<String>, &String, &String) {
+    (&vs.metadata.creation_timestamp, &vs.metadata.namespace, &vs.metadata.name)
+}

@@ -1,0 +1,231 @@
+//! The route graph: the one working model of who routes what to which version. Built from a [`Snapshot`]
+//! in passes, each with one concern:
+//!
+//! 1. [`build`]: the hosts in scope, each with its routes in Istio's evaluation order (destinations as
+//!    versions with effective shares, mirrors, reachability) and its versions (subset labels, pods, owning
+//!    workloads);
+//! 2. [`lint`]: what is wrong with each host's routes and versions;
+//! 3. [`chain`]: whether callers at each version reach the same version (`sourceLabels` pinning);
+//! 4. [`ownership`]: which Argo Rollout rewrites which route, its phase and step, and drift;
+//! 5. [`traffic`] (when Prometheus is asked): live rates per version and observed cross-version calls.
+//!
+//! Objects are joined by reference ([`ObjectRef`], [`VersionKey`]), never by matching strings. Every
+//! document users see is a projection of this graph ([`crate::views`]), so the graph can change without
+//! touching a documented contract. Pure: no I/O, no clock.
+
+pub mod build;
+pub mod chain;
+pub mod findings;
+mod index;
+pub mod lint;
+pub mod ownership;
+pub mod select;
+pub mod traffic;
+
+pub use findings::{Code, Finding, Severity};
+pub use index::Index;
+pub use select::{close_names, needed_namespaces};
+
+use crate::istio::{HttpRoute, VersionKey, VirtualService};
+use crate::objects::{Labels, ObjectRef, Snapshot, Unreadable};
+use crate::rollouts::IstioOwnership;
+use serde::Serialize;
+use thiserror::Error;
+
+/// How to read the snapshot, and what to look at.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The cluster DNS domain (`cluster.local`).
+    pub domain: String,
+    /// The pod label that carries the version (`version`).
+    pub version_label: String,
+    pub scope: Scope,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Hosts routed by VirtualServices in, or to Services in, this namespace.
+    Namespace(String),
+    /// Every routed host.
+    All,
+    /// One host (resolved), as typed by the user (for error messages).
+    Host { host: String, input: String },
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ModelError {
+    #[error("no Service or VirtualService host \"{input}\" (looked for {host}){}", suggest(.suggestions))]
+    UnknownService { input: String, host: String, suggestions: Vec<String> },
+}
+
+/// `; did you mean: a, b?`, or nothing without names.
+pub fn suggest(names: &[String]) -> String {
+    if names.is_empty() { String::new() } else { format!("; did you mean: {}?", names.join(", ")) }
+}
+
+pub struct RouteGraph<'s> {
+    pub hosts: Vec<HostNode<'s>>,
+    /// Findings not tied to one host (what could not be listed or read, Prometheus).
+    pub findings: Vec<Finding>,
+    /// Every Rollout whose Istio traffic routing claims VirtualServices, readable or not (see
+    /// [`Owner::unreadable`]).
+    pub owners: Vec<Owner<'s>>,
+    /// Rollouts that could not be read, not even the fields that say what they claim: anything may be theirs.
+    pub unknown_owners: Vec<&'s Unreadable>,
+    /// No Rollout could be listed at all.
+    pub rollouts_unlisted: bool,
+}
+
+/// A Rollout that rewrites routes.
+pub struct Owner<'s> {
+    pub rollout: ObjectRef,
+    pub ownership: IstioOwnership,
+    /// Set when the Rollout could not be read whole: only its routing fields are known (and why not the rest).
+    pub unreadable: Option<&'s Unreadable>,
+}
+
+/// One routed host.
+pub struct HostNode<'s> {
+    /// Resolved: `reviews.prod.svc.cluster.local`, or a gateway host like `shop.example.com`.
+    pub host: String,
+    pub namespace: String,
+    pub split: SplitKind,
+    /// Routes send callers to the callee version matching their own (`sourceLabels` on the version label).
+    pub version_pinned: bool,
+    /// VirtualServices claiming the host, in the order Istio applies them.
+    pub virtual_services: Vec<&'s VirtualService>,
+    /// Every http route of those, in order.
+    pub routes: Vec<RouteNode<'s>>,
+    pub versions: Vec<VersionNode>,
+    pub rollout: Option<RolloutNode>,
+    pub findings: Vec<Finding>,
+}
+
+pub struct RouteNode<'s> {
+    pub vs: &'s VirtualService,
+    /// Position in the VirtualService's `http` list.
+    pub index: usize,
+    pub route: &'s HttpRoute,
+    pub destinations: Vec<DestinationNode>,
+    pub mirror: Option<MirrorNode>,
+    /// False when an earlier route of the host catches every request first.
+    pub reachable: bool,
+    /// The Rollout that rewrites this route's weights.
+    pub managed_by: Option<ObjectRef>,
+}
+
+pub struct DestinationNode {
+    pub key: VersionKey,
+    /// The version's name (see [`VersionNode::name`]).
+    pub version: String,
+    /// The weight as written (relative); `None` when omitted.
+    pub weight: Option<i64>,
+    /// Effective share of the route's requests, in percent.
+    pub share: f64,
+}
+
+pub struct MirrorNode {
+    pub key: VersionKey,
+    pub version: String,
+    pub percent: f64,
+}
+
+pub struct VersionNode {
+    pub key: VersionKey,
+    /// Subset name for subset splits; `service.namespace` (plus `/subset`) for host splits.
+    pub name: String,
+    /// Pod labels the version selects beyond the Service selector (the subset's labels).
+    pub labels: Labels,
+    /// The subset is defined by a DestinationRule, or the Service exists (or the host is not a Service host).
+    pub defined: bool,
+    /// `None` when the host has no Service with a selector to count pods by.
+    pub pods: Option<PodCount>,
+    pub outlier_detection: bool,
+    /// Workloads owning the selected pods, e.g. `Deployment/reviews-v2`, `Rollout/reviews (canary)`.
+    pub owners: Vec<String>,
+    /// Live traffic, when Prometheus was asked.
+    pub traffic: Option<Traffic>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitKind {
+    Subset,
+    Host,
+    Mixed,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PodCount {
+    pub ready: usize,
+    pub total: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Traffic {
+    pub requests_per_second: f64,
+    /// 5xx responses / all responses; `None` when there were no requests (nothing was measured).
+    pub error_rate: Option<f64>,
+}
+
+/// What a Rollout driving a host is doing, as `kubectl argo rollouts get` shows it.
+pub struct RolloutNode {
+    pub rollout: ObjectRef,
+    pub strategy: String,
+    pub phase: String,
+    pub message: String,
+    /// `i/n`.
+    pub step: Option<String>,
+    pub canary_subset: Option<String>,
+    pub stable_subset: Option<String>,
+    /// The canary weight the Rollout wants (`status.canary.weights.canary.weight`).
+    pub desired_canary_weight: Option<i64>,
+    /// The canary share the VirtualService actually gives, in percent.
+    pub actual_canary_weight: Option<f64>,
+}
+
+/// Builds the graph of the hosts `opts` selects: every pass but traffic, which needs Prometheus.
+pub fn build<'s>(snap: &'s Snapshot, opts: &Options) -> Result<RouteGraph<'s>, ModelError> {
+    let idx = Index::new(snap, &opts.domain);
+    let hosts = select::hosts(&idx, snap, opts)?;
+    let mut graph = RouteGraph {
+        hosts: hosts.iter().map(|h| build::host(&idx, h)).collect(),
+        findings: snap.partial.iter().map(|p| Code::PartialListing.finding("", p.to_string())).collect(),
+        owners: Vec::new(),
+        unknown_owners: Vec::new(),
+        rollouts_unlisted: snap.rollouts_unlisted(),
+    };
+    for host in &mut graph.hosts {
+        lint::host(&idx, host);
+    }
+    chain::check(&idx, opts, &mut graph);
+    ownership::attach(snap, &mut graph);
+    for host in &mut graph.hosts {
+        lint::outlier_detection_on_canaries(host, &idx);
+    }
+    Ok(graph)
+}
+
+impl RouteGraph<'_> {
+    pub fn host(&self, host: &str) -> Option<&HostNode<'_>> {
+        self.hosts.iter().find(|h| h.host == host)
+    }
+
+    /// The Rollouts whose traffic routing claims VirtualService `vs`.
+    pub fn owners_of<'g>(&'g self, vs: &'g ObjectRef) -> impl Iterator<Item = &'g Owner<'g>> + 'g {
+        self.owners.iter().filter(move |o| o.ownership.virtual_service(&vs.namespace, &vs.name).is_some())
+    }
+
+    pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().chain(self.hosts.iter().flat_map(|h| h.findings.iter()))
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.all_findings().any(|f| f.severity == Severity::Error)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+//! Argo Rollouts in the graph: which routes a Rollout rewrites (joined to VirtualServices and routes by
+//! reference), its phase and step, the canary weight it wants beside the one the VirtualService gives, drift
+//! between the two, and Rollouts that could not be read.
+
+use super::findings::Code;
+use super::{HostNode, Owner, RolloutNode, RouteGraph};
+use crate::istio::VirtualService;
+use crate::objects::{Kind, ObjectRef, Snapshot};
+use crate::rollouts::{self, DestinationRole, IstioOwnership, Rollout, progress};
+use std::collections::HashMap;
+
+pub(super) fn attach<'s>(snap: &'s Snapshot, graph: &mut RouteGraph<'s>) {
+    let mut readable: Vec<&'s Rollout> = Vec::new();
+    for ro in &snap.rollouts {
+        if let Some(ownership) = IstioOwnership::of(ro) {
+            graph.owners.push(Owner { rollout: reference(ro), ownership, unreadable: None });
+            readable.push(ro);
+        }
+    }
+    for bad in snap.unreadable.iter().filter(|u| u.object.kind == Kind::Rollout) {
+        // Never guess about a Rollout that cannot be read: say so, and keep what its routing fields claim.
+        let why = match bad.error.path.as_str() {
+            "" => bad.error.message.clone(),
+            field => format!("Rollout field {field}: {}", bad.error.message),
+        };
+        graph
+            .findings
+            .push(Code::UnreadableObject.finding(bad.object.to_string(), format!("cannot read this Rollout: {why}")));
+        match bad.routing.as_ref().map(IstioOwnership::of) {
+            Some(Some(ownership)) => {
+                graph.owners.push(Owner { rollout: bad.object.clone(), ownership, unreadable: Some(bad) })
+            }
+            Some(None) => {} // readable routing without Istio: it owns no route
+            None => graph.unknown_owners.push(bad),
+        }
+    }
+    if graph.owners.is_empty() {
+        return;
+    }
+    // Which owners claim each VirtualService, so each host only looks at its own (big meshes have thousands).
+    let mut claims: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, owner) in graph.owners.iter().enumerate() {
+        for vs in &owner.ownership.virtual_services {
+            claims.entry((vs.namespace.as_str(), vs.name.as_str())).or_default().push(i);
+        }
+    }
+    for node in &mut graph.hosts {
+        let mut mine: Vec<usize> = node
+            .virtual_services
+            .iter()
+            .flat_map(|vs| {
+                claims.get(&(vs.metadata.namespace.as_str(), vs.metadata.name.as_str())).into_iter().flatten()
+            })
+            .copied()
+            .collect();
+        mine.sort_unstable();
+        mine.dedup();
+        for i in mine {
+            let owner = &graph.owners[i];
+            if !mark_routes(node, owner) {
+                continue;
+            }
+            // Phase, step and weights only of a Rollout that could be read whole.
+            let Some(ro) = readable.iter().find(|r| reference(r) == owner.rollout) else { continue };
+            let rollout = rollout_node(ro, owner, node);
+            drift(&rollout, node);
+            mark_versions(node, &owner.ownership);
+            node.rollout.get_or_insert(rollout);
+        }
+    }
+}
+
+fn reference(ro: &Rollout) -> ObjectRef {
+    ObjectRef::new(Kind::Rollout, &ro.metadata.namespace, &ro.metadata.name)
+}
+
+/// Sets `managed_by` on the routes `owner` rewrites; true when it rewrites any of this host's routes.
+fn mark_routes(node: &mut HostNode, owner: &Owner) -> bool {
+    let mut any = false;
+    for route in &mut node.routes {
+        let vs: &VirtualService = route.vs;
+        let names = vs.route_names();
+        if owner.ownership.http_route_claim(&vs.metadata.namespace, &vs.metadata.name, &names, route.index).is_some() {
+            route.managed_by = Some(owner.rollout.clone());
+            any = true;
+        }
+    }
+    any
+}
+
+fn rollout_node(ro: &Rollout, owner: &Owner, node: &HostNode) -> RolloutNode {
+    let own = &owner.ownership;
+    let phase = rollouts::phase(ro);
+    let owned = node.routes.iter().find(|r| r.managed_by.as_ref() == Some(&owner.rollout));
+    let actual = owned.map(|r| {
+        r.destinations
+            .iter()
+            .filter(|d| own.destination_role(&d.key.host, d.key.subset.as_deref()) == DestinationRole::Canary)
+            .map(|d| d.share)
+            .sum::<f64>()
+    });
+    RolloutNode {
+        rollout: owner.rollout.clone(),
+        strategy: progress::strategy_kind(ro).map_or("unknown", |k| k.as_str()).to_string(),
+        phase: phase.phase.as_str().to_string(),
+        message: phase.message,
+        step: progress::step_progress(ro).map(|s| s.to_string()),
+        canary_subset: own.destination_rule.as_ref().map(|d| d.canary_subset.clone()),
+        stable_subset: own.destination_rule.as_ref().map(|d| d.stable_subset.clone()),
+        desired_canary_weight: progress::desired_weights(ro).map(|w| i64::from(w.canary)),
+        actual_canary_weight: actual,
+    }
+}
+
+/// The controller rewrites weights on every reconcile: a difference that lasts means it is not running, is
+/// failing, or someone is fighting it.
+fn drift(r: &RolloutNode, node: &mut HostNode) {
+    if let (Some(desired), Some(actual)) = (r.desired_canary_weight, r.actual_canary_weight)
+        && (desired as f64 - actual).abs() >= 0.5
+    {
+        node.findings.push(Code::RolloutWeightDrift.finding(
+            r.rollout.to_string(),
+            format!("the Rollout wants {desired}% on the canary, but its VirtualService route gives {actual:.0}%"),
+        ));
+    }
+}
+
+/// Names the Rollout (and the role) as owner of the canary and stable subsets.
+fn mark_versions(node: &mut HostNode, own: &IstioOwnership) {
+    let Some(dr) = &own.destination_rule else { return };
+    for v in &mut node.versions {
+        let role = match v.key.subset.as_deref() {
+            Some(s) if s == dr.canary_subset => "canary",
+            Some(s) if s == dr.stable_subset => "stable",
+            _ => continue,
+        };
+        let owner = format!("Rollout/{} ({role})", own.rollout_name);
+        v.owners.retain(|o| o != &format!("Rollout/{}", own.rollout_name));
+        v.owners.insert(0, owner);
+    }
+}

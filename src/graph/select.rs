@@ -1,0 +1,91 @@
+//! Which hosts a view covers, which namespaces' Services and Pods it needs, and close names for a typo.
+
+use super::index::Index;
+use super::{ModelError, Options, Scope};
+use crate::istio::host;
+use crate::objects::Snapshot;
+use std::collections::BTreeSet;
+
+/// The hosts `opts.scope` selects, in host order. A host asked for by name that no VirtualService routes is
+/// still shown when its Service exists (it has no routes yet); otherwise the error names close ones.
+pub fn hosts(idx: &Index, snap: &Snapshot, opts: &Options) -> Result<Vec<String>, ModelError> {
+    let domain = idx.domain();
+    let in_namespace = |h: &str, ns: &str| host::service_of(h, domain).is_some_and(|(_, n)| n == ns);
+    let selected: Vec<String> = idx
+        .vs_by_host
+        .iter()
+        .filter(|(h, vss)| match &opts.scope {
+            Scope::All => true,
+            Scope::Namespace(ns) => {
+                in_namespace(h, ns)
+                    || vss.iter().any(|vs| &vs.metadata.namespace == ns)
+                    || vss.iter().any(|vs| vs.destination_hosts(domain).any(|d| in_namespace(&d, ns)))
+            }
+            Scope::Host { host: target, .. } => {
+                *h == target || vss.iter().any(|vs| vs.destination_hosts(domain).any(|d| &d == target))
+            }
+        })
+        .map(|(h, _)| h.clone())
+        .collect();
+    match &opts.scope {
+        Scope::Host { host: target, input } if selected.is_empty() => {
+            if idx.service(target).is_some() {
+                Ok(vec![target.clone()])
+            } else {
+                Err(ModelError::UnknownService {
+                    input: input.clone(),
+                    host: target.clone(),
+                    suggestions: suggestions(input, idx, snap),
+                })
+            }
+        }
+        _ => Ok(selected),
+    }
+}
+
+/// Namespaces whose Services and Pods the views of the selected hosts read (the hosts' own, and those of
+/// their routes' destinations), so the cluster layer can fetch exactly those and no more.
+pub fn needed_namespaces(snap: &Snapshot, opts: &Options) -> BTreeSet<String> {
+    let idx = Index::new(snap, &opts.domain);
+    let mut selected = hosts(&idx, snap, opts).unwrap_or_default();
+    if let Scope::Host { host, .. } = &opts.scope {
+        selected.push(host.clone());
+    }
+    let vss = selected.iter().filter_map(|h| idx.vs_by_host.get(h)).flatten();
+    let dests = vss.flat_map(|vs| vs.destination_hosts(idx.domain()).collect::<Vec<_>>());
+    let domain = idx.domain();
+    selected.iter().cloned().chain(dests).filter_map(|h| host::service_of(&h, domain).map(|(_, ns)| ns)).collect()
+}
+
+/// Up to three known names close to what the user typed.
+fn suggestions(input: &str, idx: &Index, snap: &Snapshot) -> Vec<String> {
+    let mut candidates: BTreeSet<String> = snap.services.iter().map(|s| s.metadata.name.clone()).collect();
+    candidates.extend(idx.vs_by_host.keys().map(|h| host::short(h, idx.domain())));
+    close_names(input, candidates)
+}
+
+/// Up to three of `candidates` close to `input` (a typo away, or containing it), closest first. Only the first
+/// DNS label of each is compared: `reviews.prod` is close to `reveiws`.
+pub fn close_names(input: &str, candidates: impl IntoIterator<Item = String>) -> Vec<String> {
+    let wanted = input.split('.').next().unwrap_or(input);
+    let mut scored: Vec<(usize, String)> = candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(wanted, c.split('.').next().unwrap_or(&c)), c))
+        .filter(|(d, c)| *d <= 2.max(wanted.len() / 3) || c.contains(wanted))
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_names_allow_a_typo_or_a_part() {
+        let names = ["reviews", "ratings", "details", "reviews-v2"].map(String::from);
+        assert_eq!(close_names("reveiws", names.clone()), ["reviews"]);
+        assert_eq!(close_names("detail", names.clone()), ["details"]);
+        assert!(close_names("zzz", names).is_empty());
+    }
+}

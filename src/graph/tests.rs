@@ -1,0 +1,166 @@
+//! The route graph fed typed objects in-process, no cluster: manifests in, passes run, nodes and findings out.
+
+use super::*;
+use crate::objects::offline;
+
+const D: &str = "cluster.local";
+
+fn snapshot(yaml: &str, ns: &str) -> Snapshot {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(yaml).unwrap();
+    offline::snapshot(docs.into_iter().map(|d| ("test.yaml".to_string(), d)).collect(), ns).unwrap()
+}
+
+fn options(scope: Scope) -> Options {
+    Options { domain: D.into(), version_label: "version".into(), scope }
+}
+
+fn codes(graph: &RouteGraph) -> Vec<&'static str> {
+    graph.all_findings().map(|f| f.code).collect()
+}
+
+/// A Service, its DestinationRule with subsets v1 and v2, and a Deployment per version with `pods` replicas.
+fn service(app: &str, pods: [u32; 2]) -> String {
+    let mut out = format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {app}}}\nspec: {{selector: {{app: {app}}}}}\n---\n\
+         apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: {app}}}\n\
+         spec: {{host: {app}, subsets: [{{name: v1, labels: {{version: v1}}}}, {{name: v2, labels: {{version: v2}}}}]}}\n"
+    );
+    for (version, replicas) in ["v1", "v2"].iter().zip(pods) {
+        out += &format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {app}-{version}}}\nspec:\n  replicas: {replicas}\n  \
+             template: {{metadata: {{labels: {{app: {app}, version: {version}}}}}}}\n"
+        );
+    }
+    out
+}
+
+fn split(app: &str, w1: u32, w2: u32) -> String {
+    format!(
+        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {app}}}\nspec:\n  hosts: [{app}]\n  http:\n  \
+         - name: primary\n    route:\n    - {{destination: {{host: {app}, subset: v1}}, weight: {w1}}}\n    \
+         - {{destination: {{host: {app}, subset: v2}}, weight: {w2}}}\n"
+    )
+}
+
+/// `app` routed by caller version of `caller`: one route per pinned version, then a default to v1.
+fn pinned(app: &str, caller: &str, versions: &[&str]) -> String {
+    let mut http = String::new();
+    for v in versions {
+        http += &format!(
+            "  - name: {v}-callers\n    match: [{{sourceLabels: {{app: {caller}, version: {v}}}}}]\n    \
+             route: [{{destination: {{host: {app}, subset: {v}}}}}]\n"
+        );
+    }
+    http += &format!("  - name: default\n    route: [{{destination: {{host: {app}, subset: v1}}}}]\n");
+    format!(
+        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {app}}}\nspec:\n  hosts: [{app}]\n  http:\n{http}"
+    )
+}
+
+#[test]
+fn a_split_host_has_its_routes_shares_versions_and_pods() {
+    let snap = snapshot(&(service("a", [2, 1]) + &split("a", 1, 3)), "shop");
+    let graph = build(&snap, &options(Scope::Namespace("shop".into()))).unwrap();
+    let [host] = graph.hosts.as_slice() else { panic!("one host") };
+    assert_eq!(host.host, "a.shop.svc.cluster.local");
+    assert_eq!(host.split, SplitKind::Subset);
+    let shares: Vec<(&str, f64)> = host.routes[0].destinations.iter().map(|d| (d.version.as_str(), d.share)).collect();
+    assert_eq!(shares, [("v1", 25.0), ("v2", 75.0)]);
+    let pods: Vec<(&str, Option<PodCount>)> = host.versions.iter().map(|v| (v.name.as_str(), v.pods)).collect();
+    assert_eq!(pods, [("v1", Some(PodCount { ready: 2, total: 2 })), ("v2", Some(PodCount { ready: 1, total: 1 }))]);
+    assert_eq!(host.versions[0].owners, ["Deployment/a-v1"]);
+    assert!(codes(&graph).is_empty(), "{:?}", codes(&graph));
+}
+
+#[test]
+fn the_chain_pass_finds_a_caller_version_without_its_route() {
+    let whole = service("a", [1, 1]) + "---\n" + &service("b", [1, 1]) + &pinned("b", "a", &["v1", "v2"]);
+    let graph_snap = snapshot(&whole, "shop");
+    let graph =
+        build(&graph_snap, &options(Scope::Host { host: "b.shop.svc.cluster.local".into(), input: "b".into() }))
+            .unwrap();
+    assert!(graph.hosts[0].version_pinned);
+    assert!(codes(&graph).is_empty(), "{:?}", codes(&graph));
+
+    let broken = service("a", [1, 1]) + "---\n" + &service("b", [1, 1]) + &pinned("b", "a", &["v1"]);
+    let snap = snapshot(&broken, "shop");
+    let graph = build(&snap, &options(Scope::Namespace("shop".into()))).unwrap();
+    let chain: Vec<&str> = graph.all_findings().filter(|f| f.code == "VR110").map(|f| f.message.as_str()).collect();
+    assert_eq!(chain, ["caller a (version=v2) can reach another version of b.shop: route default sends 100% to v1"]);
+}
+
+/// Two Rollouts named `reviews`, in `prod` and `stage`, each owning the route of its own VirtualService of host
+/// `reviews.prod`: each is joined to its own route, so neither reports drift.
+#[test]
+fn rollouts_join_their_routes_by_reference_not_by_name() {
+    let rollout = |ns: &str, vs: &str, weight: u32| {
+        format!(
+            "---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {{name: reviews, namespace: {ns}}}\n\
+             spec:\n  strategy:\n    canary:\n      steps: [{{setWeight: {weight}}}, {{pause: {{}}}}]\n      \
+             trafficRouting: {{istio: {{virtualService: {{name: {vs}, routes: [primary]}}, \
+             destinationRule: {{name: reviews, canarySubsetName: v2, stableSubsetName: v1}}}}}}\n\
+             status: {{currentStepIndex: 1, canary: {{weights: {{canary: {{weight: {weight}}}, stable: {{weight: {}}}}}}}}}\n",
+            100 - weight
+        )
+    };
+    let other_vs = "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews-canary, namespace: stage}\n\
+        spec:\n  hosts: [reviews.prod.svc.cluster.local]\n  http:\n  - name: primary\n    route:\n    \
+        - {destination: {host: reviews.prod.svc.cluster.local, subset: v1}, weight: 50}\n    \
+        - {destination: {host: reviews.prod.svc.cluster.local, subset: v2}, weight: 50}\n";
+    let yaml = service("reviews", [1, 1])
+        + &split("reviews", 80, 20)
+        + &rollout("prod", "reviews", 20)
+        + other_vs
+        + &rollout("stage", "reviews-canary", 50);
+    let snap = snapshot(&yaml, "prod");
+    let graph = build(&snap, &options(Scope::Namespace("prod".into()))).unwrap();
+    let host = graph.host("reviews.prod.svc.cluster.local").unwrap();
+    let managed: Vec<String> = host.routes.iter().map(|r| r.managed_by.as_ref().unwrap().to_string()).collect();
+    assert_eq!(managed, ["Rollout/prod/reviews", "Rollout/stage/reviews"]);
+    assert!(!codes(&graph).contains(&"VR109"), "{:?}", graph.all_findings().collect::<Vec<_>>());
+    let rollout = host.rollout.as_ref().unwrap();
+    assert_eq!((rollout.desired_canary_weight, rollout.actual_canary_weight), (Some(20), Some(20.0)));
+}
+
+#[test]
+fn an_unreadable_rollout_is_reported_and_still_owns_what_its_routing_claims() {
+    let bad = "---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: a}\nspec:\n  strategy:\n    canary:\n      \
+        steps: [{setWeight: 99999999999}]\n      trafficRouting: {istio: {virtualService: {name: a, routes: [primary]}}}\n";
+    let snap = snapshot(&(service("a", [1, 1]) + &split("a", 100, 0) + bad), "shop");
+    let graph = build(&snap, &options(Scope::Namespace("shop".into()))).unwrap();
+    let finding = graph.findings.iter().find(|f| f.code == "VR115").expect("reported");
+    assert_eq!(finding.object, "Rollout/shop/a");
+    assert!(finding.message.contains("spec.strategy.canary.steps[0].setWeight"), "{}", finding.message);
+    assert!(!finding.hint.contains("list rights"), "the hint speaks of the object, not of RBAC: {}", finding.hint);
+    assert_eq!(
+        graph.hosts[0].routes[0].managed_by.as_ref().map(ToString::to_string).as_deref(),
+        Some("Rollout/shop/a")
+    );
+    assert!(graph.owners[0].unreadable.is_some());
+}
+
+#[test]
+fn traffic_is_attached_per_version_and_crossings_of_a_pinned_host_are_errors() {
+    let snap =
+        snapshot(&(service("a", [1, 1]) + "---\n" + &service("b", [1, 1]) + &pinned("b", "a", &["v1", "v2"])), "shop");
+    let mut graph = build(&snap, &options(Scope::Namespace("shop".into()))).unwrap();
+    let host = "b.shop.svc.cluster.local";
+    let rate = |version: &str, rps, eps| traffic::VersionRate {
+        service: host.into(),
+        version: version.into(),
+        requests_per_second: rps,
+        errors_per_second: eps,
+    };
+    let edge = traffic::Edge {
+        source_app: "a".into(),
+        source_version: "v2".into(),
+        service: host.into(),
+        version: "v1".into(),
+        requests: 12.0,
+    };
+    traffic::attach(&mut graph, &[rate("v1", 10.0, 1.0), rate("v2", 0.0, 0.0)], &[edge], "version", D, "5m");
+    let b = graph.host(host).unwrap();
+    assert_eq!(b.versions[0].traffic, Some(Traffic { requests_per_second: 10.0, error_rate: Some(0.1) }));
+    assert_eq!(b.versions[1].traffic, Some(Traffic { requests_per_second: 0.0, error_rate: None }), "not 0%");
+    assert_eq!(codes(&graph), ["VR111"]);
+}

@@ -1,0 +1,194 @@
+//! The `status -o json` / `-o yaml` document: a projection of the route graph, and the contract scripts read.
+//! Fields may be added, never renamed or removed (`tests/golden/` holds it byte for byte).
+
+use crate::graph::{Finding, HostNode, PodCount, RouteGraph, RouteNode, SplitKind, Traffic, VersionNode};
+use crate::istio::objects::{AsWritten, Fault, HttpMatch, Retries};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport<'g> {
+    pub services: Vec<ServiceView<'g>>,
+    /// Findings not tied to one service (for example, objects that could not be listed).
+    pub findings: Vec<&'g Finding>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceView<'g> {
+    /// The routed host, resolved (`reviews.prod.svc.cluster.local`, or a gateway host like `shop.example.com`).
+    pub host: &'g str,
+    pub namespace: &'g str,
+    /// `subset` (one host, DestinationRule subsets), `host` (several Services), `mixed`, or `none` (no routes).
+    pub split: SplitKind,
+    /// True when routes send callers to the callee version matching their own (`sourceLabels` on versions).
+    pub version_pinned: bool,
+    /// VirtualServices claiming the host, as `namespace/name`, in the order Istio applies them.
+    pub virtual_services: Vec<String>,
+    pub routes: Vec<RouteView<'g>>,
+    pub versions: Vec<VersionView<'g>>,
+    pub rollout: Option<RolloutView<'g>>,
+    pub findings: &'g [Finding],
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteView<'g> {
+    pub virtual_service: String,
+    /// Position in the VirtualService's `http` list.
+    pub index: usize,
+    pub name: Option<&'g str>,
+    /// The match blocks exactly as written (OR of ANDs); empty means "every request".
+    #[serde(rename = "match")]
+    pub matches: &'g [AsWritten<HttpMatch>],
+    /// The same conditions, readable: `from version=v2 | header end-user=jason`, or `*`.
+    pub match_summary: String,
+    pub destinations: Vec<DestinationView<'g>>,
+    pub mirror: Option<MirrorView<'g>>,
+    pub retries: Option<&'g AsWritten<Retries>>,
+    pub timeout: Option<&'g str>,
+    pub fault: Option<&'g AsWritten<Fault>>,
+    /// False when an earlier route catches every request first.
+    pub reachable: bool,
+    /// `Rollout/namespace/name` when an Argo Rollout rewrites this route's weights.
+    pub managed_by: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationView<'g> {
+    pub host: &'g str,
+    pub subset: Option<&'g str>,
+    /// The version this destination is (see [`VersionView::name`]).
+    pub version: &'g str,
+    /// The weight as written (relative); `None` when omitted.
+    pub weight: Option<i64>,
+    /// The effective share of this route's requests: weight / sum of weights, in percent.
+    pub weight_percent: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MirrorView<'g> {
+    pub host: &'g str,
+    pub subset: Option<&'g str>,
+    pub version: &'g str,
+    pub percent: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionView<'g> {
+    /// Subset name for subset splits; `service.namespace` (plus `/subset`) for host splits.
+    pub name: &'g str,
+    pub host: &'g str,
+    pub subset: Option<&'g str>,
+    /// Pod labels the version selects beyond the Service selector (the subset's labels).
+    pub labels: &'g BTreeMap<String, String>,
+    /// `None` when the host has no Service with a selector to count pods by.
+    pub pods: Option<PodCount>,
+    pub outlier_detection: bool,
+    /// Workloads owning the selected pods, e.g. `Deployment/reviews-v2`, `Rollout/reviews`.
+    pub owners: &'g [String],
+    /// Live traffic over the last 5 minutes, when Prometheus was asked.
+    pub traffic: Option<Traffic>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutView<'g> {
+    pub name: &'g str,
+    pub namespace: &'g str,
+    pub strategy: &'g str,
+    pub phase: &'g str,
+    pub message: &'g str,
+    /// `i/n`, as `kubectl argo rollouts` shows it.
+    pub step: Option<&'g str>,
+    pub canary_subset: Option<&'g str>,
+    pub stable_subset: Option<&'g str>,
+    /// The canary weight the Rollout wants (`status.canary.weights.canary.weight`).
+    pub desired_canary_weight: Option<i64>,
+    /// The canary share the VirtualService actually gives, in percent.
+    pub actual_canary_weight: Option<f64>,
+}
+
+/// The document for a graph.
+pub fn project<'g>(graph: &'g RouteGraph) -> StatusReport<'g> {
+    StatusReport { services: graph.hosts.iter().map(service).collect(), findings: graph.findings.iter().collect() }
+}
+
+fn service<'g>(node: &'g HostNode) -> ServiceView<'g> {
+    ServiceView {
+        host: &node.host,
+        namespace: &node.namespace,
+        split: node.split,
+        version_pinned: node.version_pinned,
+        virtual_services: node.virtual_services.iter().map(|vs| vs.reference().key()).collect(),
+        routes: node.routes.iter().map(route).collect(),
+        versions: node.versions.iter().map(version).collect(),
+        rollout: node.rollout.as_ref().map(|r| RolloutView {
+            name: &r.rollout.name,
+            namespace: &r.rollout.namespace,
+            strategy: &r.strategy,
+            phase: &r.phase,
+            message: &r.message,
+            step: r.step.as_deref(),
+            canary_subset: r.canary_subset.as_deref(),
+            stable_subset: r.stable_subset.as_deref(),
+            desired_canary_weight: r.desired_canary_weight,
+            actual_canary_weight: r.actual_canary_weight,
+        }),
+        findings: &node.findings,
+    }
+}
+
+fn route<'g>(r: &'g RouteNode) -> RouteView<'g> {
+    RouteView {
+        virtual_service: r.vs.reference().key(),
+        index: r.index,
+        name: r.route.name.as_deref(),
+        matches: &r.route.matches,
+        match_summary: crate::istio::summary::summary(&r.route.matches),
+        destinations: r
+            .destinations
+            .iter()
+            .map(|d| DestinationView {
+                host: &d.key.host,
+                subset: d.key.subset.as_deref(),
+                version: &d.version,
+                weight: d.weight,
+                weight_percent: d.share,
+            })
+            .collect(),
+        mirror: r.mirror.as_ref().map(|m| MirrorView {
+            host: &m.key.host,
+            subset: m.key.subset.as_deref(),
+            version: &m.version,
+            percent: m.percent,
+        }),
+        retries: r.route.retries.as_ref(),
+        timeout: r.route.timeout.as_deref(),
+        fault: r.route.fault.as_ref(),
+        reachable: r.reachable,
+        managed_by: r.managed_by.as_ref().map(ToString::to_string),
+    }
+}
+
+fn version(v: &VersionNode) -> VersionView<'_> {
+    VersionView {
+        name: &v.name,
+        host: &v.key.host,
+        subset: v.key.subset.as_deref(),
+        labels: &v.labels,
+        pods: v.pods,
+        outlier_detection: v.outlier_detection,
+        owners: &v.owners,
+        traffic: v.traffic,
+    }
+}
+
+impl StatusReport<'_> {
+    pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().copied().chain(self.services.iter().flat_map(|s| s.findings.iter()))
+    }
+}
