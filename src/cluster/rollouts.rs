@@ -11,7 +11,7 @@ use kube::api::{Api, DynamicObject, GetParams, GroupVersionKind, ListParams, Pat
 use kube::core::Request;
 use kube::discovery::ApiResource;
 use kube::runtime::{WatchStreamExt, watcher};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// GETs Rollout `name`. When it is missing, tells a missing Rollout (naming close ones) from a cluster without
 /// the Argo Rollouts CRDs: both answer 404, but only the latter also answers 404 to a list.
@@ -91,27 +91,6 @@ pub async fn patch(
     }
 }
 
-/// Applies an RFC 7386 JSON merge patch to `target` as the API server does (`null` deletes a field, objects
-/// merge, anything else replaces): what `--dry-run=client` shows instead of sending.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(fields) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    if let Value::Object(map) = target {
-        for (key, value) in fields {
-            if value.is_null() {
-                map.remove(key);
-            } else {
-                merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
-            }
-        }
-    }
-}
-
 /// Every new state of Rollout `name`, through the watch API (a list, then a watch that kube resumes after
 /// disconnects and re-lists after expiry): `Some(rollout)` per change, `None` once it is deleted. A refused
 /// list or watch (RBAC, no CRD) ends the stream with an error; other failures are retried with backoff.
@@ -162,22 +141,4 @@ fn action<'a>(verb: &'a str, namespace: &'a str) -> Action<'a> {
 
 async fn list(cluster: &Cluster, namespace: &str, params: &ListParams) -> Result<Vec<Value>, ClusterError> {
     super::resources::list_with(cluster, ROLLOUTS, Some(namespace), params).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn merge_patches_delete_nulls_merge_objects_and_replace_the_rest() {
-        let mut rollout = json!({"spec": {"paused": true, "replicas": 2},
-                                 "status": {"pauseConditions": [{"reason": "CanaryPauseStep"}], "currentStepIndex": 1}});
-        merge_patch(&mut rollout, &json!({"status": {"pauseConditions": null, "currentStepIndex": 2}}));
-        merge_patch(&mut rollout, &json!({"spec": {"paused": false}}));
-        assert_eq!(rollout, json!({"spec": {"paused": false, "replicas": 2}, "status": {"currentStepIndex": 2}}));
-        let mut bare = json!({"metadata": {"name": "r"}});
-        merge_patch(&mut bare, &json!({"status": {"abort": true}}));
-        assert_eq!(bare, json!({"metadata": {"name": "r"}, "status": {"abort": true}}));
-    }
 }

@@ -70,7 +70,8 @@ pub struct RouteGraph<'s> {
     /// Every Rollout whose Istio traffic routing claims VirtualServices, readable or not (see
     /// [`Owner::unreadable`]).
     pub owners: Vec<Owner<'s>>,
-    /// Rollouts that could not be read, not even the fields that say what they claim: anything may be theirs.
+    /// Rollouts that could not be read, not even the fields that say what they claim: any route of their
+    /// namespace may be theirs.
     pub unknown_owners: Vec<&'s Unreadable>,
     /// No Rollout could be listed at all.
     pub rollouts_unlisted: bool,
@@ -201,7 +202,7 @@ pub fn build<'s>(snap: &'s Snapshot, opts: &Options) -> Result<RouteGraph<'s>, M
         lint::host(&idx, host);
     }
     chain::check(&idx, opts, &mut graph);
-    ownership::attach(snap, &mut graph);
+    ownership::attach(snap, &opts.scope, &mut graph);
     for host in &mut graph.hosts {
         lint::outlier_detection_on_canaries(host, &idx);
     }

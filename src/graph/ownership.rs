@@ -3,13 +3,13 @@
 //! between the two, and Rollouts that could not be read.
 
 use super::findings::Code;
-use super::{HostNode, Owner, RolloutNode, RouteGraph};
+use super::{HostNode, Owner, RolloutNode, RouteGraph, Scope};
 use crate::istio::VirtualService;
 use crate::objects::{Kind, ObjectRef, Snapshot};
 use crate::rollouts::{self, DestinationRole, IstioOwnership, Rollout, progress};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-pub(super) fn attach<'s>(snap: &'s Snapshot, graph: &mut RouteGraph<'s>) {
+pub(super) fn attach<'s>(snap: &'s Snapshot, scope: &Scope, graph: &mut RouteGraph<'s>) {
     let mut readable: Vec<&'s Rollout> = Vec::new();
     for ro in &snap.rollouts {
         if let Some(ownership) = IstioOwnership::of(ro) {
@@ -17,16 +17,32 @@ pub(super) fn attach<'s>(snap: &'s Snapshot, graph: &mut RouteGraph<'s>) {
             readable.push(ro);
         }
     }
+    // Never guess about a Rollout that cannot be read: say so, and keep what its routing fields claim. Each
+    // view reports those of its own namespaces and those claiming its routes, not every broken Rollout of the
+    // cluster.
+    let shown: HashSet<(&str, &str)> = graph
+        .hosts
+        .iter()
+        .flat_map(|h| h.virtual_services.iter().map(|vs| (vs.metadata.namespace.as_str(), vs.metadata.name.as_str())))
+        .collect();
+    let mut namespaces: HashSet<String> = graph.hosts.iter().map(|h| h.namespace.clone()).collect();
+    if let Scope::Namespace(ns) = scope {
+        namespaces.insert(ns.clone());
+    }
+    let mut findings = Vec::new();
     for bad in snap.unreadable.iter().filter(|u| u.object.kind == Kind::Rollout) {
-        // Never guess about a Rollout that cannot be read: say so, and keep what its routing fields claim.
-        let why = match bad.error.path.as_str() {
-            "" => bad.error.message.clone(),
-            field => format!("Rollout field {field}: {}", bad.error.message),
-        };
-        graph
-            .findings
-            .push(Code::UnreadableObject.finding(bad.object.to_string(), format!("cannot read this Rollout: {why}")));
-        match bad.routing.as_ref().map(IstioOwnership::of) {
+        let ownership = bad.routing.as_ref().map(IstioOwnership::of);
+        let claims_shown = matches!(&ownership, Some(Some(own))
+            if own.virtual_services.iter().any(|vs| shown.contains(&(vs.namespace.as_str(), vs.name.as_str()))));
+        if *scope == Scope::All || claims_shown || namespaces.contains(&bad.object.namespace) {
+            let why = match bad.error.path.as_str() {
+                "" => bad.error.message.clone(),
+                field => format!("Rollout field {field}: {}", bad.error.message),
+            };
+            let message = format!("cannot read this Rollout: {why}");
+            findings.push(Code::UnreadableObject.finding(bad.object.to_string(), message));
+        }
+        match ownership {
             Some(Some(ownership)) => {
                 graph.owners.push(Owner { rollout: bad.object.clone(), ownership, unreadable: Some(bad) })
             }
@@ -34,6 +50,7 @@ pub(super) fn attach<'s>(snap: &'s Snapshot, graph: &mut RouteGraph<'s>) {
             None => graph.unknown_owners.push(bad),
         }
     }
+    graph.findings.extend(findings);
     if graph.owners.is_empty() {
         return;
     }

@@ -164,3 +164,79 @@ fn traffic_is_attached_per_version_and_crossings_of_a_pinned_host_are_errors() {
     assert_eq!(b.versions[1].traffic, Some(Traffic { requests_per_second: 0.0, error_rate: None }), "not 0%");
     assert_eq!(codes(&graph), ["VR111"]);
 }
+
+/// One fixture per finding code the graph's passes emit (VR111 needs traffic, above; VR116 is the status
+/// operation's, tested against a real unreachable Prometheus in the integration suite).
+#[test]
+fn every_finding_code_is_emitted_by_its_case() {
+    let vs = |name: &str, http: &str| {
+        format!(
+            "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {name}}}\nspec:\n  hosts: [a]\n  http:\n{http}"
+        )
+    };
+    let route = |dests: &str| format!("  - name: r\n    route: [{dests}]\n");
+    let v = |subset: &str, weight: u32| format!("{{destination: {{host: a, subset: {subset}}}, weight: {weight}}}");
+    let drift = "---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: a}\nspec:\n  strategy:\n    \
+        canary:\n      steps: [{setWeight: 20}]\n      trafficRouting: {istio: {virtualService: {name: a, routes: [r]}, \
+        destinationRule: {name: a, canarySubsetName: v2, stableSubsetName: v1}}}\n\
+        status: {currentStepIndex: 0, canary: {weights: {canary: {weight: 20}, stable: {weight: 80}}}}\n";
+    let second_dr = "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: a-too}\n\
+        spec: {host: a, subsets: [{name: v1, labels: {version: v1}}]}\n";
+    let outlier = "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: a}\nspec:\n  host: a\n  \
+        subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}, trafficPolicy: {outlierDetection: {consecutive5xxErrors: 5}}}]\n";
+    let unreadable = "---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: x}\nspec:\n  strategy:\n    \
+        canary: {steps: [{setWeight: 99999999999}]}\n";
+    let base = service("a", [1, 1]);
+    let cases: Vec<(&str, String)> = vec![
+        ("VR101", base.clone() + &vs("a", &route(&v("v9", 100)))),
+        ("VR102", service("a", [1, 0]) + &vs("a", &route(&format!("{}, {}", v("v1", 50), v("v2", 50))))),
+        ("VR103", service("a", [1, 0]) + &vs("a", &route(&v("v1", 100)))),
+        ("VR104", base.clone() + &vs("a", &route("{destination: {host: ghost}}"))),
+        (
+            "VR105",
+            base.clone()
+                + &vs(
+                    "a",
+                    &(route(&v("v1", 100)) + "  - name: never\n    route: [{destination: {host: a, subset: v2}}]\n"),
+                ),
+        ),
+        ("VR106", base.clone() + &vs("a", &route(&v("v1", 100))) + &vs("b", &route(&v("v2", 100)))),
+        ("VR107", base.clone() + &vs("a", &route(&v("v1", 50)))),
+        ("VR108", base.clone() + &vs("a", &route(&format!("{}, {}", v("v1", 50), v("v1", 50))))),
+        ("VR109", base.clone() + &vs("a", &route(&format!("{}, {}", v("v1", 100), v("v2", 0)))) + drift),
+        ("VR112", base.clone() + &vs("a", &route(&format!("{}, {}", v("v1", 0), v("v2", 0))))),
+        ("VR113", base.clone() + second_dr + &vs("a", &route(&v("v1", 100)))),
+        (
+            "VR114",
+            base.replace("kind: DestinationRule", "kind: Ignored")
+                + outlier
+                + &vs("a", &route(&format!("{}, {}", v("v1", 90), v("v2", 10)))),
+        ),
+        ("VR115", base.clone() + &vs("a", &route(&v("v1", 100))) + unreadable),
+    ];
+    for (code, yaml) in cases {
+        let snap = snapshot(&yaml, "shop");
+        let graph = build(&snap, &options(Scope::Namespace("shop".into()))).unwrap();
+        assert!(codes(&graph).contains(&code), "{code}: got {:?}", graph.all_findings().collect::<Vec<_>>());
+    }
+    let mut partial = snapshot(&(service("a", [1, 1]) + &split("a", 50, 50)), "shop");
+    partial.partial.push(crate::objects::PartialListing {
+        resource: crate::objects::Listable::VirtualServices,
+        listed: crate::objects::Listed::Namespace("shop".into()),
+        reason: crate::objects::Shortfall::Forbidden,
+    });
+    let graph = build(&partial, &options(Scope::Namespace("shop".into()))).unwrap();
+    assert_eq!(codes(&graph), ["VR115"]);
+    assert!(graph.findings[0].hint.contains("list rights"));
+}
+
+/// The README's findings table lists exactly the codes the tool emits, each once.
+#[test]
+fn the_readme_lists_every_finding_code() {
+    let readme = include_str!("../../README.md");
+    let listed: Vec<&str> =
+        readme.lines().filter_map(|l| l.strip_prefix("| VR")).filter_map(|rest| rest.get(..3)).collect();
+    let mut known: Vec<&str> = findings::ALL.iter().map(|c| &c.id()[2..]).collect();
+    known.dedup();
+    assert_eq!(listed, known);
+}

@@ -7,10 +7,11 @@
 //! the other; a failed one does not stop the others.
 
 use super::edit::{self, Subject, WriteOptions};
-use crate::cluster::rollouts::{self, merge_patch};
+use crate::cluster::rollouts;
 use crate::cluster::{Cluster, ClusterError};
 use crate::edit::{Edit, EditError};
 use crate::error::{Error, Usage};
+use crate::rollouts::actions::{dry_run_answer, merge_patch};
 use crate::rollouts::{Endpoint, Patch, Plan, Rollout};
 use crate::views::result::{DryRun, Entry, PatchEntry};
 use serde_json::Value;
@@ -164,21 +165,8 @@ async fn send(
                 object
             }
             DryRun::Server => {
-                // Nothing is stored, so each answer lacks the earlier patches: keep from each answer only the part
-                // its endpoint writes (the status subresource writes `status`, the resource everything else).
-                let mut answer = rollouts::patch(cluster, namespace, name, patch, true).await?;
-                match patch.endpoint {
-                    Endpoint::Status => {
-                        object["status"] = answer["status"].clone();
-                        object
-                    }
-                    Endpoint::Resource => {
-                        if let Some(status) = object.get("status") {
-                            answer["status"] = status.clone();
-                        }
-                        answer
-                    }
-                }
+                let answer = rollouts::patch(cluster, namespace, name, patch, true).await?;
+                dry_run_answer(object, answer, patch.endpoint)
             }
             DryRun::None => match rollouts::patch(cluster, namespace, name, patch, false).await {
                 Ok(stored) => stored,

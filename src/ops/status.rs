@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::graph::{self, Code, RouteGraph};
 use crate::metrics::Prom;
 use crate::metrics::status::{WINDOW, observe};
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use std::future::Future;
 use std::time::Duration;
 
@@ -34,8 +34,26 @@ pub async fn watch(
     let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
     draw(&with_traffic(&read, opts).await?)?;
     let ns = (!opts.all_namespaces).then_some(cluster.namespace.as_str());
-    let mut changes = watch::changes(cluster, ns, read.istio_version).boxed();
+    let changes = watch::changes(cluster, ns, read.istio_version);
+    redraw_on_changes(changes, stop, async || {
+        let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
+        draw(&with_traffic(&read, opts).await?)
+    })
+    .await
+}
+
+/// How long changes must pause before a redraw: one redraw for a burst (a rollout step touches several
+/// objects at once).
+const QUIET: Duration = Duration::from_millis(300);
+
+/// Calls `redraw` once after each burst of changes, until `stop` resolves or the changes end.
+pub async fn redraw_on_changes(
+    changes: impl Stream<Item = ()>,
+    stop: impl Future<Output = ()>,
+    mut redraw: impl AsyncFnMut() -> Result<(), Error>,
+) -> Result<(), Error> {
     tokio::pin!(stop);
+    tokio::pin!(changes);
     let mut dirty = false;
     loop {
         tokio::select! {
@@ -44,11 +62,9 @@ pub async fn watch(
                 Some(()) => dirty = true,
                 None => return Ok(()),
             },
-            // Debounce: one redraw for a burst of changes (a rollout step touches several objects).
-            _ = tokio::time::sleep(Duration::from_millis(300)), if dirty => {
+            _ = tokio::time::sleep(QUIET), if dirty => {
                 dirty = false;
-                let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
-                draw(&with_traffic(&read, opts).await?)?;
+                redraw().await?;
             }
         }
     }
@@ -71,4 +87,40 @@ async fn with_traffic<'s>(read: &'s Read, opts: &StatusOptions) -> Result<RouteG
         Err(e) => graph.findings.push(Code::PrometheusUnavailable.finding("", e.to_string())),
     }
     Ok(graph)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::channel::mpsc;
+    use std::cell::Cell;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_changes_is_one_redraw_and_the_loop_ends_with_its_stream() {
+        let (tx, rx) = mpsc::unbounded();
+        let redraws = Cell::new(0);
+        let changes = async {
+            for _ in 0..3 {
+                tx.unbounded_send(()).unwrap();
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert_eq!(redraws.get(), 1, "three changes at once, one redraw");
+            tx.unbounded_send(()).unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert_eq!(redraws.get(), 2);
+            drop(tx);
+        };
+        let looping = redraw_on_changes(rx, std::future::pending(), async || {
+            redraws.set(redraws.get() + 1);
+            Ok(())
+        });
+        let (ended, ()) = tokio::join!(looping, changes);
+        assert!(ended.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_ends_the_loop_before_any_change() {
+        let ended = redraw_on_changes(futures::stream::pending(), async {}, async || panic!("no redraw")).await;
+        assert!(ended.is_ok());
+    }
 }

@@ -210,212 +210,46 @@ fn plan(ro: &Rollout, writes: &[Write], verb: &str, idle: Idle) -> Plan {
     Plan::Apply { patches, message: format!("rollout '{name}' {verb}") }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn canary(status: Value) -> Rollout {
-        let steps = json!([{"setWeight": 20}, {"pause": {}}, {"analysis": {"templates": []}}, {"setWeight": 60}]);
-        Rollout::from_value(
-            &json!({"metadata": {"name": "reviews"}, "spec": {"strategy": {"canary": {"steps": steps}}},
-                                    "status": status}),
-        )
-        .expect("valid rollout")
+/// Applies an RFC 7386 JSON merge patch to `target` as the API server does (`null` deletes a field, objects
+/// merge, anything else replaces): what `--dry-run=client` shows instead of sending.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(fields) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
     }
-
-    fn blue_green(status: Value) -> Rollout {
-        Rollout::from_value(&json!({"metadata": {"name": "reviews"},
-                                    "spec": {"strategy": {"blueGreen": {"activeService": "a"}}}, "status": status}))
-        .expect("valid rollout")
-    }
-
-    fn paused(mut ro: Rollout) -> Rollout {
-        ro.spec.paused = true;
-        ro
-    }
-
-    fn status_patch(body: Value) -> Patch {
-        Patch { endpoint: Endpoint::Status, body }
-    }
-
-    fn unpause_patch() -> Patch {
-        Patch { endpoint: Endpoint::Resource, body: json!({"spec": {"paused": false}}) }
-    }
-
-    fn applies(plan: Plan, patches: Vec<Patch>, message: &str) {
-        assert_eq!(plan, Plan::Apply { patches, message: message.to_owned() });
-    }
-
-    fn idle(plan: Plan, reason: Idle) {
-        match plan {
-            Plan::Nothing { reason: got, message } => {
-                assert_eq!(got, reason);
-                assert!(message.starts_with("rollout 'reviews' "), "{message}");
+    if let Value::Object(map) = target {
+        for (key, value) in fields {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
             }
-            other => panic!("expected nothing to do, got {other:?}"),
         }
     }
+}
 
-    const PAUSED_AT_STEP: &str = "CanaryPauseStep";
-
-    #[test]
-    fn promote_canary_paused_at_a_pause_step_clears_pause_conditions() {
-        let ro = canary(json!({"currentStepIndex": 1, "controllerPause": true,
-                               "pauseConditions": [{"reason": PAUSED_AT_STEP}]}));
-        applies(
-            promote(&ro),
-            vec![status_patch(json!({"status": {"pauseConditions": null}}))],
-            "rollout 'reviews' promoted",
-        );
-    }
-
-    #[test]
-    fn promote_manually_paused_sends_status_then_spec() {
-        let ro = paused(canary(json!({"currentStepIndex": 1, "pauseConditions": [{"reason": PAUSED_AT_STEP}]})));
-        applies(
-            promote(&ro),
-            vec![status_patch(json!({"status": {"pauseConditions": null}})), unpause_patch()],
-            "rollout 'reviews' promoted",
-        );
-    }
-
-    #[test]
-    fn promote_inconclusive_step_analysis_with_controller_pause_moves_to_next_step() {
-        let ro = canary(json!({"currentStepIndex": 2, "controllerPause": true,
-                               "pauseConditions": [{"reason": "InconclusiveAnalysisRun"}],
-                               "canary": {"currentStepAnalysisRunStatus": {"name": "a", "status": "Inconclusive"}}}));
-        applies(
-            promote(&ro),
-            vec![status_patch(json!({"status": {"pauseConditions": null, "controllerPause": false,
-                                                "currentStepIndex": 3}}))],
-            "rollout 'reviews' promoted",
-        );
-    }
-
-    #[test]
-    fn promote_inconclusive_without_controller_pause_only_clears_pause_conditions() {
-        let ro = canary(json!({"currentStepIndex": 2,
-                               "pauseConditions": [{"reason": "InconclusiveAnalysisRun"}],
-                               "canary": {"currentStepAnalysisRunStatus": {"name": "a", "status": "Inconclusive"}}}));
-        applies(
-            promote(&ro),
-            vec![status_patch(json!({"status": {"pauseConditions": null}}))],
-            "rollout 'reviews' promoted",
-        );
-    }
-
-    #[test]
-    fn promote_inconclusive_canary_without_steps_writes_nothing_like_upstream() {
-        let ro = Rollout::from_value(&json!({"metadata": {"name": "reviews"}, "spec": {"strategy": {"canary": {}}},
-            "status": {"controllerPause": true, "pauseConditions": [{"reason": "InconclusiveAnalysisRun"}],
-                       "canary": {"currentStepAnalysisRunStatus": {"name": "a", "status": "Inconclusive"}}}}))
-        .expect("valid rollout");
-        idle(promote(&ro), Idle::NothingToPromote);
-    }
-
-    #[test]
-    fn promote_skips_a_running_analysis_step() {
-        let ro = canary(json!({"currentStepIndex": 2,
-                               "canary": {"currentStepAnalysisRunStatus": {"name": "a", "status": "Running"}}}));
-        applies(
-            promote(&ro),
-            vec![status_patch(json!({"status": {"pauseConditions": null, "currentStepIndex": 3}}))],
-            "rollout 'reviews' promoted",
-        );
-    }
-
-    #[test]
-    fn promote_canary_before_the_controller_set_an_index_moves_to_step_one() {
-        applies(
-            promote(&canary(json!({}))),
-            vec![status_patch(json!({"status": {"pauseConditions": null, "currentStepIndex": 1}}))],
-            "rollout 'reviews' promoted",
-        );
-    }
-
-    #[test]
-    fn promote_canary_with_all_steps_done_has_nothing_to_do() {
-        idle(promote(&canary(json!({"currentStepIndex": 4}))), Idle::NothingToPromote);
-    }
-
-    #[test]
-    fn promote_manually_paused_canary_with_all_steps_done_sends_upstreams_patches() {
-        applies(
-            promote(&paused(canary(json!({"currentStepIndex": 4})))),
-            vec![status_patch(json!({"status": {"pauseConditions": null, "currentStepIndex": 4}})), unpause_patch()],
-            "rollout 'reviews' promoted",
-        );
-    }
-
-    #[test]
-    fn promote_canary_without_steps_has_nothing_to_do() {
-        let ro = Rollout::from_value(&json!({"metadata": {"name": "reviews"}, "spec": {"strategy": {"canary": {}}}}))
-            .expect("valid rollout");
-        idle(promote(&ro), Idle::NothingToPromote);
-    }
-
-    #[test]
-    fn promote_blue_green_paused_before_promotion_clears_pause_conditions() {
-        let ro = blue_green(json!({"controllerPause": true, "pauseConditions": [{"reason": "BlueGreenPause"}]}));
-        applies(
-            promote(&ro),
-            vec![status_patch(json!({"status": {"pauseConditions": null}}))],
-            "rollout 'reviews' promoted",
-        );
-    }
-
-    #[test]
-    fn promote_blue_green_without_pause_conditions_sends_no_status_patch() {
-        idle(promote(&blue_green(json!({}))), Idle::NothingToPromote);
-        applies(promote(&paused(blue_green(json!({})))), vec![unpause_patch()], "rollout 'reviews' promoted");
-    }
-
-    #[test]
-    fn promote_full_during_an_update() {
-        let ro = canary(json!({"currentPodHash": "new", "stableRS": "old", "currentStepIndex": 1}));
-        applies(
-            promote_full(&ro),
-            vec![status_patch(json!({"status": {"promoteFull": true}}))],
-            "rollout 'reviews' fully promoted",
-        );
-        applies(
-            promote_full(&paused(ro)),
-            vec![status_patch(json!({"status": {"promoteFull": true}})), unpause_patch()],
-            "rollout 'reviews' fully promoted",
-        );
-    }
-
-    #[test]
-    fn promote_full_without_an_update_only_unpauses() {
-        let ro = canary(json!({"currentPodHash": "same", "stableRS": "same"}));
-        idle(promote_full(&ro), Idle::NoUpdateInProgress);
-        applies(promote_full(&paused(ro)), vec![unpause_patch()], "rollout 'reviews' fully promoted");
-    }
-
-    #[test]
-    fn promote_full_twice_has_nothing_to_do() {
-        let ro = canary(json!({"currentPodHash": "new", "stableRS": "old", "promoteFull": true}));
-        idle(promote_full(&ro), Idle::AlreadyPromotingFully);
-    }
-
-    #[test]
-    fn abort_retry_pause_send_upstreams_patches() {
-        let ro = canary(json!({"currentPodHash": "new", "stableRS": "old"}));
-        applies(abort(&ro), vec![status_patch(json!({"status": {"abort": true}}))], "rollout 'reviews' aborted");
-        applies(
-            pause(&ro),
-            vec![Patch { endpoint: Endpoint::Resource, body: json!({"spec": {"paused": true}}) }],
-            "rollout 'reviews' paused",
-        );
-        let aborted = canary(json!({"abort": true}));
-        applies(retry(&aborted), vec![status_patch(json!({"status": {"abort": false}}))], "rollout 'reviews' retried");
-    }
-
-    #[test]
-    fn abort_retry_pause_that_change_nothing() {
-        idle(abort(&canary(json!({"abort": true}))), Idle::AlreadyAborted);
-        idle(retry(&canary(json!({}))), Idle::NotAborted);
-        idle(pause(&paused(canary(json!({})))), Idle::AlreadyPaused);
+/// With `--dry-run=server` nothing is stored, so the answer to each patch lacks the earlier ones: keep from it
+/// only the part its endpoint writes (the status subresource writes `status`, the resource everything else)
+/// over the object so far.
+pub fn dry_run_answer(so_far: Value, mut answer: Value, endpoint: Endpoint) -> Value {
+    match endpoint {
+        Endpoint::Status => {
+            let mut object = so_far;
+            object["status"] = answer["status"].take();
+            object
+        }
+        Endpoint::Resource => {
+            if let Some(status) = so_far.get("status") {
+                answer["status"] = status.clone();
+            }
+            answer
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "actions_tests.rs"]
+mod tests;

@@ -440,6 +440,43 @@ async fn a_rollout_in_another_namespace_that_manages_the_route_is_respected() {
     );
 }
 
+/// The issue's reproduction: a Rollout the API server accepts (`setWeight: 99999999999`) but that no one can
+/// read (upstream's is an int32 too) manages route `primary` of `a`. Edits used to go through because the
+/// Rollout was silently dropped.
+#[tokio::test]
+async fn an_unreadable_rollout_that_manages_the_route_stops_edits_unless_forced() {
+    let env = env();
+    let ns = env.namespace("unreadable").await;
+    env.seed_chain(&ns, false).await;
+    let strategy = json!({"canary": {"steps": [{"setWeight": 99_999_999_999_i64}],
+        "trafficRouting": {"istio": {"virtualService": {"name": "a", "routes": ["primary"]}}}}});
+    env.create_yaml(&ns, &serde_json::to_string(&scenarios::rollout("a", strategy, false)).unwrap()).await;
+
+    let err = fails(&vroute(&["set-weight", "a", "v1=60", "v2=40", "-n", &ns]), 7);
+    let expected = format!(
+        "error: Rollout {ns}/a cannot be read (spec.strategy.canary.steps[0].setWeight: invalid value: integer \
+         `99999999999`, expected i32) and it claims route \"primary\" of VirtualService {ns}/a"
+    );
+    assert!(err.starts_with(&expected), "{err}");
+    assert!(err.contains("pass --force to edit anyway"), "{err}");
+    assert_eq!(split(&get(&ns, "VirtualService", "a").await, "primary"), pairs(&[("v1", 50), ("v2", 50)]));
+
+    // status says what could not be read and why, with a hint about the object (not about list rights).
+    let doc: Value = serde_json::from_str(&ok(&vroute(&["status", "a", "-n", &ns, "-o", "json"]))).unwrap();
+    let finding = &doc["findings"][0];
+    assert_eq!(
+        (finding["code"].as_str(), finding["object"].as_str()),
+        (Some("VR115"), Some(&*format!("Rollout/{ns}/a")))
+    );
+    assert!(finding["message"].as_str().unwrap().contains("steps[0].setWeight"), "{finding}");
+    assert!(!finding["hint"].as_str().unwrap().contains("list rights"), "{finding}");
+    assert_eq!(doc["services"][0]["routes"][0]["managedBy"], format!("Rollout/{ns}/a"));
+
+    let out = ok(&vroute(&["set-weight", "a", "v1=60", "v2=40", "--force", "-n", &ns]));
+    assert!(out.ends_with("route \"primary\" now v1 60%, v2 40%\n"), "{out}");
+    assert_eq!(split(&get(&ns, "VirtualService", "a").await, "primary"), pairs(&[("v1", 60), ("v2", 40)]));
+}
+
 /// A Role with `vs_verbs` on VirtualServices and `dr_verbs` on DestinationRules (plus list on what the model
 /// reads), bound to ServiceAccount `user`.
 fn role_and_binding(user: &str, ns: &str, vs_verbs: &str, dr_verbs: &str) -> String {
