@@ -7,7 +7,12 @@
 //!    process; and one namespace's view of that cluster (`status svc0 -n scale-0`), which still lists
 //!    VirtualServices, DestinationRules and Rollouts cluster-wide.
 //!
-//! `VROUTE_BENCH_SCALES=1` limits the scale part to 1x. Prints a markdown table (pasted into the README).
+//! `VROUTE_BENCH_SCALES=1` limits the scale part to 1x. `VROUTE_BENCH_CALLGRIND=DIR` also counts the instructions
+//! of each `kubectl-vroute` command at each scale with `valgrind --tool=callgrind` (repeatable, whatever else the
+//! machine does), keeping the profiles in DIR for `callgrind_annotate`. `VROUTE_BENCH_BASELINE=PATH` also measures another
+//! build of the plugin (say, the release before a change) on the same objects in the same run, its runs
+//! alternating with this build's, so the two share the machine's state. Prints a markdown table (pasted into
+//! the README).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -41,13 +46,42 @@ async fn main() {
         c.args(["get", "virtualservices,destinationrules,services,pods", "-n", &ns, "-o", "json"]);
         c
     };
+    let baseline = std::env::var_os("VROUTE_BENCH_BASELINE").map(std::path::PathBuf::from);
     let vroute = |args: &[&str]| {
         let mut c = Command::new(&plugin);
         c.env("KUBECONFIG", &env.kubeconfig).args(args);
         c
     };
+    let before = |args: &[&str]| {
+        let mut c = Command::new(baseline.as_ref().expect("VROUTE_BENCH_BASELINE"));
+        c.env("KUBECONFIG", &env.kubeconfig).args(args);
+        c
+    };
+    // This build and, when given, the baseline, their runs alternating; rows for both.
+    let compare = |case: &str, args: &[&str]| -> Run {
+        let runs = match &baseline {
+            Some(_) => measure_each(RUNS, &[&|| vroute(args), &|| before(args)]),
+            None => measure_each(RUNS, &[&|| vroute(args)]),
+        };
+        if let [now, then] = runs.as_slice() {
+            println!(
+                "| {case} | baseline `kubectl-vroute {}` | {} (CPU {}) | {} MB |",
+                args.join(" "),
+                ms(then.wall),
+                ms(then.cpu),
+                then.rss_kb / 1024
+            );
+            println!(
+                "| {case} | this build / baseline | {:.2}x wall, {:.2}x CPU | {:.2}x |",
+                now.wall.as_secs_f64() / then.wall.as_secs_f64(),
+                now.cpu.as_secs_f64() / then.cpu.as_secs_f64(),
+                now.rss_kb as f64 / then.rss_kb as f64
+            );
+        }
+        runs.into_iter().next().unwrap()
+    };
     let get = measure(kubectl_get).wall;
-    let Run { wall: one, rss_kb: one_rss, .. } = measure(|| vroute(&["status", "b", "-n", &ns, "-o", "json"]));
+    let Run { wall: one, rss_kb: one_rss, .. } = compare("one service", &["status", "b", "-n", &ns, "-o", "json"]);
     println!(
         "| one service | `kubectl get virtualservices,destinationrules,services,pods -n NS -o json` | {} | |",
         ms(get)
@@ -67,7 +101,7 @@ async fn main() {
         populate(populated, scale * NAMESPACES_PER_X).await;
         populated = scale * NAMESPACES_PER_X;
         eprintln!("bench: {populated} namespaces populated in {:?}", started.elapsed());
-        let all = measure(|| vroute(&["status", "-A", "-o", "json"]));
+        let all = compare(&format!("scale {scale}x"), &["status", "-A", "-o", "json"]);
         // kubectl takes seconds here; three runs are enough for a reference point.
         let get_all = measure_n(3, || {
             let mut c = env.kubectl();
@@ -93,13 +127,34 @@ async fn main() {
             "| scale {scale}x | `kubectl get virtualservices,destinationrules,services,pods -A -o json` | {} | |",
             ms(get_all)
         );
-        let one_ns = measure(|| vroute(&["status", "svc0", "-n", "scale-0", "-o", "json"]));
+        let one_ns =
+            compare(&format!("scale {scale}x, one service"), &["status", "svc0", "-n", "scale-0", "-o", "json"]);
         println!(
             "| scale {scale}x | `kubectl-vroute status svc0 -n scale-0 -o json` (one service of the big cluster) | {} (CPU {}) | {} MB |",
             ms(one_ns.wall),
             ms(one_ns.cpu),
             one_ns.rss_kb / 1024
         );
+        if let Some(dir) = std::env::var_os("VROUTE_BENCH_CALLGRIND").map(std::path::PathBuf::from) {
+            let cases = [
+                ("all", vec!["status", "-A", "-o", "json"]),
+                ("one", vec!["status", "svc0", "-n", "scale-0", "-o", "json"]),
+            ];
+            for (case, args) in cases {
+                let mut builds = vec![("this build", vroute(&args))];
+                if baseline.is_some() {
+                    builds.push(("baseline", before(&args)));
+                }
+                for (build, cmd) in builds {
+                    let out = dir.join(format!("{}-{case}-{scale}x.callgrind", build.replace(' ', "-")));
+                    let count = callgrind(cmd, &out);
+                    println!(
+                        "| scale {scale}x | {build}: `kubectl-vroute {}` under callgrind | {count} instructions | |",
+                        args.join(" ")
+                    );
+                }
+            }
+        }
         results.push((scale, all));
     }
     if let [(1, one_x), (4, four_x)] = results.as_slice() {
@@ -214,32 +269,61 @@ fn measure(make: impl Fn() -> Command) -> Run {
     measure_n(RUNS, make)
 }
 
-// The child is reaped by wait4 (which also reports its resource usage), not by Child::wait.
-#[allow(clippy::zombie_processes)]
 fn measure_n(runs: usize, make: impl Fn() -> Command) -> Run {
-    let mut walls = Vec::new();
-    let mut cpus = Vec::new();
-    let mut peak = 0;
+    measure_each(runs, &[&make]).remove(0)
+}
+
+/// Each command `runs` times after one warm-up each, their runs alternating.
+fn measure_each(runs: usize, makes: &[&dyn Fn() -> Command]) -> Vec<Run> {
+    let mut samples: Vec<(Vec<Duration>, Vec<Duration>, i64)> = vec![(Vec::new(), Vec::new(), 0); makes.len()];
     for run in 0..=runs {
-        let started = Instant::now();
-        let child =
-            make().stdout(std::process::Stdio::null()).stderr(std::process::Stdio::inherit()).spawn().expect("spawn");
-        let mut status = 0;
-        // SAFETY: plain wait4 on our own child; the rusage struct is fully written by the kernel.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-        let elapsed = started.elapsed();
-        assert!(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{:?} failed", make());
-        if run > 0 {
-            walls.push(elapsed);
-            let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-            cpus.push(tv(usage.ru_utime) + tv(usage.ru_stime));
-            peak = peak.max(usage.ru_maxrss);
+        for (make, (walls, cpus, peak)) in makes.iter().zip(&mut samples) {
+            let (wall, cpu, rss) = once(make());
+            if run > 0 {
+                walls.push(wall);
+                cpus.push(cpu);
+                *peak = (*peak).max(rss);
+            }
         }
     }
-    walls.sort();
-    cpus.sort();
-    Run { wall: walls[walls.len() / 2], cpu: cpus[cpus.len() / 2], rss_kb: peak }
+    samples
+        .into_iter()
+        .map(|(mut walls, mut cpus, rss_kb)| {
+            walls.sort();
+            cpus.sort();
+            Run { wall: walls[walls.len() / 2], cpu: cpus[cpus.len() / 2], rss_kb }
+        })
+        .collect()
+}
+
+/// The instructions `cmd` executes, counted by callgrind (profile kept in `out`).
+fn callgrind(cmd: Command, out: &std::path::Path) -> String {
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let mut valgrind = Command::new("valgrind");
+    valgrind.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", out.display())).arg(cmd.get_program());
+    valgrind.args(cmd.get_args()).envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+    let status = valgrind.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().unwrap();
+    assert!(status.success(), "{valgrind:?} failed");
+    let text = std::fs::read_to_string(out).unwrap();
+    let total: u64 =
+        text.lines().find_map(|l| l.strip_prefix("summary: ")).and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+    format!("{:.3} G", total as f64 / 1e9)
+}
+
+/// One run: wall time, CPU time and peak RSS (KB) of the child.
+// The child is reaped by wait4 (which also reports its resource usage), not by Child::wait.
+#[allow(clippy::zombie_processes)]
+fn once(mut cmd: Command) -> (Duration, Duration, i64) {
+    let started = Instant::now();
+    let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::inherit()).spawn().expect("spawn");
+    let mut status = 0;
+    // SAFETY: plain wait4 on our own child; the rusage struct is fully written by the kernel.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let elapsed = started.elapsed();
+    assert!(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{cmd:?} failed");
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    (elapsed, tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_maxrss)
 }
 
 fn ms(d: Duration) -> String {

@@ -30,6 +30,9 @@ pub const PROMETHEUS_TIMEOUT: Range = Range { min: Duration::from_millis(1), max
 pub const WAIT_TIMEOUT: Range = Range { min: Duration::from_millis(1), max: secs(7 * 86_400), whole_seconds: false };
 /// `window` (HTTP) and `analyze --window`: the judged period.
 pub const WINDOW: Range = Range { min: secs(60), max: secs(366 * 86_400), whole_seconds: true };
+/// `step` (HTTP) and `analyze --step`: one step of the sequential test. At least two scrapes of a 5 s
+/// interval, so every step holds counts.
+pub const STEP: Range = Range { min: secs(10), max: secs(3_600), whole_seconds: true };
 /// `vroute-analysis --cache-ttl`: 0 keeps only request coalescing.
 pub const CACHE_TTL: Range = Range { min: Duration::ZERO, max: secs(3_600), whole_seconds: false };
 

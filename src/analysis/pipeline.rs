@@ -6,7 +6,7 @@
 //! whole step yet asks nothing: there is nothing to count, and the judge says so (`no-canary-traffic`).
 
 use super::document::{Analysis, QueryRecord, QueryTime};
-use super::error::AnalysisError;
+use super::error::{AnalysisError, RequestError};
 use super::request::{Period, Request};
 use super::rollout;
 use super::window::Window;
@@ -35,8 +35,13 @@ pub struct Sources {
 }
 
 pub async fn analyze(request: &Request, sources: &Sources, now: Timestamp) -> Result<Analysis, AnalysisError> {
-    let window = window(request, sources, now).await?;
-    let canary = request.canary();
+    let mut window = window(request, sources, now).await?;
+    let (canary_value, baseline_value) = arms(request, &window)?;
+    // The Rollout's two templates carry the same value: there is no canary to tell apart yet.
+    if canary_value == baseline_value {
+        window = Window { steps: 0, end: window.start, ..window };
+    }
+    let canary = request.canary(&canary_value, &baseline_value);
     let mut observations = Observations::default();
     let mut queries = Vec::new();
     if window.steps > 0 {
@@ -69,13 +74,44 @@ pub async fn analyze(request: &Request, sources: &Sources, now: Timestamp) -> Re
     Ok(Analysis { judgement, window, queries })
 }
 
+/// The arms' values: as the request names them, else from the Rollout's pod templates.
+fn arms(request: &Request, window: &Window) -> Result<(String, String), AnalysisError> {
+    let from_rollout = |field: &str, value: Option<&String>| {
+        value.cloned().ok_or_else(|| {
+            let rollout = window.rollout.as_ref().map_or("", |r| r.name.as_str());
+            let why = match field {
+                "canary" => "the canary pod template (status.currentPodHash)",
+                _ => "the stable pod template (status.stableRS)",
+            };
+            AnalysisError::Request(RequestError::new(
+                field,
+                format!(
+                    "not given, and Rollout {rollout:?} has no value of {} in {why} to judge by: pass {field}=VALUE",
+                    request.label.as_str()
+                ),
+            ))
+        })
+    };
+    let found = window.rollout.as_ref();
+    let canary = match &request.canary {
+        Some(c) => c.clone(),
+        None => from_rollout("canary", found.and_then(|r| r.canary_value.as_ref()))?,
+    };
+    let baseline = match &request.baseline {
+        Some(b) => b.clone(),
+        None => from_rollout("baseline", found.and_then(|r| r.baseline_value.as_ref()))?,
+    };
+    Ok((canary, baseline))
+}
+
 async fn window(request: &Request, sources: &Sources, now: Timestamp) -> Result<Window, AnalysisError> {
+    let step = request.step_seconds;
     match &request.period {
-        Period::Since(start) => Ok(Window::since(*start, now)?),
-        Period::Window(seconds) => Ok(Window::last(*seconds, now)),
+        Period::Since(start) => Ok(Window::since(*start, now, step)?),
+        Period::Window(seconds) => Ok(Window::last(*seconds, now, step)),
         Period::Rollout(name) => {
             let cluster = sources.cluster.as_ref().map_err(|e| AnalysisError::NoCluster(e.clone()))?;
-            let lookup = rollout::window(cluster, &request.namespace, name, now);
+            let lookup = rollout::window(cluster, &request.namespace, name, request.label, now, step);
             match sources.rollout_lookup_limit {
                 Some(limit) => tokio::time::timeout(limit, lookup).await.unwrap_or_else(|_| {
                     Err(AnalysisError::Cluster(ClusterError::Unreachable {

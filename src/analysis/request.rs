@@ -10,7 +10,7 @@ use crate::names::{is_dns_label, is_dns_subdomain, is_label_value};
 use jiff::Timestamp;
 
 /// The parameter names, as the HTTP contract spells them.
-pub const FIELDS: [&str; 13] = [
+pub const FIELDS: [&str; 14] = [
     "namespace",
     "service",
     "canary",
@@ -19,6 +19,7 @@ pub const FIELDS: [&str; 13] = [
     "since",
     "window",
     "rollout",
+    "step",
     "reporter",
     "maxErrorRate",
     "margin",
@@ -43,15 +44,22 @@ pub enum Period {
     Rollout(String),
 }
 
+/// Without `step`: one minute, whatever Prometheus scrape interval a mesh uses (Istio's default is 15 s).
+pub const DEFAULT_STEP_SECONDS: i64 = 60;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
     pub namespace: String,
     /// A Service name in `namespace`, or the FQDN Istio reports as `destination_service`.
     pub service: String,
-    pub canary: String,
-    pub baseline: String,
+    /// The arms' values of `label`; with `rollout=NAME` either may be left out, and is then read from the
+    /// Rollout's canary or stable pod template.
+    pub canary: Option<String>,
+    pub baseline: Option<String>,
     pub label: ArmLabel,
     pub period: Period,
+    /// The length of one step of the sequential test (each step is one look's worth of counts).
+    pub step_seconds: i64,
     pub reporter: Reporter,
     pub params: Params,
 }
@@ -72,18 +80,27 @@ impl Request {
         }
         let service = required(raw, "service")?;
         check_service(service, namespace)?;
-        let canary = label_value(raw, "canary")?;
-        let baseline = label_value(raw, "baseline")?;
-        if canary == baseline {
+        let period = period(raw)?;
+        let from_rollout = matches!(period, Period::Rollout(_));
+        let canary = label_value(raw, "canary", from_rollout)?;
+        let baseline = label_value(raw, "baseline", from_rollout)?;
+        if canary.is_some() && canary == baseline {
             return Err(RequestError::new("baseline", "must differ from canary"));
         }
+        let step_seconds = match raw.get("step") {
+            None => DEFAULT_STEP_SECONDS,
+            Some(text) => duration::parse(text, duration::STEP)
+                .map_err(|e| RequestError::new("step", e.to_string()))?
+                .as_secs() as i64,
+        };
         let request = Request {
             namespace: namespace.to_string(),
             service: service.to_string(),
-            canary: canary.to_string(),
-            baseline: baseline.to_string(),
+            canary: canary.map(str::to_string),
+            baseline: baseline.map(str::to_string),
             label: one_of(raw, "label", &ArmLabel::ALL, |l| l.as_str())?,
-            period: period(raw)?,
+            period,
+            step_seconds,
             reporter: one_of(raw, "reporter", &Reporter::ALL, |r| r.as_str())?,
             params: params(raw)?,
         };
@@ -99,12 +116,13 @@ impl Request {
         let p = &self.params;
         // Every part is validated, so none contains a NUL: the parts cannot run into each other.
         RequestKey(format!(
-            "{}\0{}\0{}\0{}\0{}\0{period}\0{}\0{:x}\0{:x}\0{:x}\0{:x}",
+            "{}\0{}\0{}\0{}\0{}\0{period}\0{}\0{}\0{:x}\0{:x}\0{:x}\0{:x}",
             self.namespace,
             self.service,
-            self.canary,
-            self.baseline,
+            self.canary.as_deref().unwrap_or("-"),
+            self.baseline.as_deref().unwrap_or("-"),
             self.label.as_str(),
+            self.step_seconds,
             self.reporter.as_str(),
             p.alpha.to_bits(),
             p.margin.to_bits(),
@@ -113,14 +131,14 @@ impl Request {
         ))
     }
 
-    /// The query-level view of this request.
-    pub fn canary(&self) -> Canary<'_> {
+    /// The query-level view of this request, once the arms' values are known.
+    pub fn canary<'a>(&'a self, canary: &'a str, baseline: &'a str) -> Canary<'a> {
         Canary {
             namespace: &self.namespace,
             service: &self.service,
             label: self.label,
-            canary: &self.canary,
-            baseline: &self.baseline,
+            canary,
+            baseline,
             reporter: self.reporter,
         }
     }
@@ -130,8 +148,14 @@ fn required<'a>(raw: &'a RawParams, field: &str) -> Result<&'a str, RequestError
     raw.get(field).ok_or_else(|| RequestError::new(field, "required"))
 }
 
-fn label_value<'a>(raw: &'a RawParams, field: &str) -> Result<&'a str, RequestError> {
-    let value = required(raw, field)?;
+/// A label value; `optional` when a Rollout can supply it.
+fn label_value<'a>(raw: &'a RawParams, field: &str, optional: bool) -> Result<Option<&'a str>, RequestError> {
+    let Some(value) = raw.get(field) else {
+        if optional {
+            return Ok(None);
+        }
+        return Err(RequestError::new(field, "required (it may be left out only with rollout=NAME)"));
+    };
     if !is_label_value(value) {
         return Err(RequestError::new(
             field,
@@ -139,7 +163,7 @@ fn label_value<'a>(raw: &'a RawParams, field: &str) -> Result<&'a str, RequestEr
              with a letter or digit",
         ));
     }
-    Ok(value)
+    Ok(Some(value))
 }
 
 /// A short name is a Service in the request's namespace; a name with dots is the host Istio reports as
@@ -266,12 +290,15 @@ mod tests {
         assert_eq!(request.period, Period::Since("2026-01-31T12:00:00Z".parse().unwrap()));
         assert_eq!(request.params, Params { alpha: 0.01, margin: 0.25, pass_margin: 0.5, max_error_rate: 0.02 });
         assert_eq!(with(&[("window", "1h30m")]).unwrap().period, Period::Window(5400));
+        assert_eq!(with(&[("window", "1h 30m")]).unwrap().period, Period::Window(5400), "the flags' grammar");
+        let refused = with(&[("window", "250ms")]).unwrap_err();
+        assert_eq!(refused.message, "\"250ms\" is out of range: from 1m to 366d");
         assert_eq!(with(&[("rollout", "reviews")]).unwrap().period, Period::Rollout("reviews".into()));
     }
 
     #[test]
     fn hostile_and_malformed_values_name_their_field() {
-        let cases: [(&[(&str, &str)], &str); 17] = [
+        let cases: [(&[(&str, &str)], &str); 18] = [
             (&[("canary", r#"v1"} or vector(1) #"#)], "canary"),
             (&[("baseline", "v1|v2")], "baseline"),
             (&[("baseline", "v2")], "baseline"),
@@ -283,6 +310,7 @@ mod tests {
             (&[("reporter", "waypoint")], "reporter"),
             (&[("since", "yesterday")], "since"),
             (&[("window", "30s")], "window"),
+            (&[("window", "250ms")], "window"),
             (&[("window", "-5m")], "window"),
             (&[("rollout", "Reviews")], "rollout"),
             (&[("since", "2026-01-31T12:00:00Z"), ("window", "10m")], "window"),
@@ -295,7 +323,10 @@ mod tests {
         }
         assert_eq!(field_of(&[("canaryy", "v2")]), "canaryy");
         let missing = Request::parse(&raw(&[("namespace", "shop"), ("service", "reviews"), ("canary", "v2")]));
-        assert_eq!(missing.unwrap_err(), RequestError::new("baseline", "required"));
+        assert_eq!(
+            missing.unwrap_err(),
+            RequestError::new("baseline", "required (it may be left out only with rollout=NAME)")
+        );
     }
 
     #[test]

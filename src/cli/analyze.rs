@@ -24,12 +24,12 @@ use std::time::Duration;
 pub struct AnalyzeArgs {
     /// The Service whose canary is judged: its name in the namespace, or its FQDN.
     pub service: String,
-    /// The canary's value of --label (for example v2).
-    #[arg(long, value_name = "VALUE")]
-    pub canary: String,
-    /// The baseline's value of --label (for example v1).
-    #[arg(long, value_name = "VALUE")]
-    pub baseline: String,
+    /// The canary's value of --label (for example v2). With --rollout: default, the canary pod template's.
+    #[arg(long, value_name = "VALUE", required_unless_present = "rollout")]
+    pub canary: Option<String>,
+    /// The baseline's value of --label (for example v1). With --rollout: default, the stable pod template's.
+    #[arg(long, value_name = "VALUE", required_unless_present = "rollout")]
+    pub baseline: Option<String>,
     /// The Istio label that tells the arms apart: destination_version, destination_canonical_revision, or
     /// destination_service_name (host-level splits: canary and baseline are Services).
     #[arg(long, value_name = "LABEL", default_value = "destination_version")]
@@ -43,6 +43,10 @@ pub struct AnalyzeArgs {
     /// Judge everything since this Argo Rollout's current canary ReplicaSet was created.
     #[arg(long, value_name = "NAME", group = "period")]
     pub rollout: Option<String>,
+    /// The length of one step of the sequential test (10s to 1h, whole seconds; default 1m). Shorter steps let a
+    /// busy service decide sooner; each step needs a few Prometheus scrapes.
+    #[arg(long, value_name = "DURATION")]
+    pub step: Option<String>,
     /// Whose counts: destination (the pods' proxies), source (the callers' proxies) or both (the pods' counts
     /// plus requests callers' proxies failed before reaching any pod).
     #[arg(long, value_name = "REPORTER", default_value = "destination")]
@@ -97,6 +101,9 @@ pub async fn run(kube: &KubeArgs, args: AnalyzeArgs) -> Result<Exit, Error> {
 
 fn params(args: &AnalyzeArgs, namespace: String) -> RawParams {
     let optional = [
+        ("canary", &args.canary),
+        ("baseline", &args.baseline),
+        ("step", &args.step),
         ("since", &args.since),
         ("window", &args.window),
         ("rollout", &args.rollout),
@@ -108,8 +115,6 @@ fn params(args: &AnalyzeArgs, namespace: String) -> RawParams {
     let mut raw = RawParams::default()
         .with("namespace", namespace)
         .with("service", args.service.as_str())
-        .with("canary", args.canary.as_str())
-        .with("baseline", args.baseline.as_str())
         .with("label", args.label.as_str())
         .with("reporter", args.reporter.as_str());
     for (name, value) in optional {

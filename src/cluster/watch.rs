@@ -11,13 +11,22 @@ use kube::core::PartialObjectMeta;
 use kube::discovery::ApiResource;
 use kube::runtime::{WatchStreamExt, watcher};
 
-/// One item per change after the first full listing of every watch (which repeats what was read). Watch
-/// errors (say, no Rollout CRD) are retried with backoff and never end the stream.
+/// What the watches report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Every watch has made its first full listing (or failed to: a kind that cannot be watched, say no Rollout
+    /// CRD, is retried with backoff and never ends the stream). A view read after this sees every later change.
+    Ready,
+    /// Something changed since.
+    Changed,
+}
+
+/// [`Change::Ready`] once, then one [`Change::Changed`] per change.
 pub fn changes(
     cluster: &Cluster,
     namespace: Option<&str>,
     istio_version: &'static str,
-) -> impl Stream<Item = ()> + use<> {
+) -> impl Stream<Item = Change> + use<> {
     let cluster = cluster.clone();
     let namespace = namespace.map(str::to_string);
     futures::stream::once(async move { watched(&cluster, namespace.as_deref(), istio_version).await }).flat_map(
@@ -28,14 +37,20 @@ pub fn changes(
                 watcher(api, watcher::Config::default()).default_backoff().map(move |e| (i, e)).boxed()
             });
             let mut listed = vec![false; n];
+            let mut ready = false;
             futures::stream::select_all(streams).filter_map(move |(i, event)| {
                 let change = match event {
-                    Ok(watcher::Event::InitDone) if !listed[i] => {
+                    // The first listing of each watch repeats what a view reads; a failure counts as done.
+                    Ok(watcher::Event::InitDone) | Err(_) if !listed[i] => {
                         listed[i] = true;
-                        None
+                        (!ready && listed.iter().all(|l| *l)).then(|| {
+                            ready = true;
+                            Change::Ready
+                        })
                     }
                     Ok(watcher::Event::Init | watcher::Event::InitApply(_)) | Err(_) => None,
-                    Ok(_) => Some(()),
+                    // Later events, and a re-listing after the watch expired (it may hold what was missed).
+                    Ok(_) => Some(Change::Changed),
                 };
                 std::future::ready(change)
             })

@@ -28,6 +28,8 @@ pub struct Request<'a> {
     pub version_label: &'a str,
     /// When the edit happens (recorded in the history); the core never reads the clock itself.
     pub now: Timestamp,
+    /// `--force`: edit routes a Rollout manages too (its controller will write its own weights back).
+    pub force: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +53,8 @@ pub struct Context {
     /// Rollouts could not be listed (no permission), so ownership is unknown.
     pub rollouts_unknown: bool,
     pub now: Timestamp,
+    /// The user knows a Rollout may own the routes and edits anyway.
+    pub force: bool,
 }
 
 /// A Rollout that could not be read, in the way of an edit.
@@ -130,6 +134,7 @@ impl Context {
             virtual_service,
             versions,
             now: req.now,
+            force: req.force,
         })
     }
 

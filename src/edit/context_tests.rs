@@ -64,6 +64,7 @@ pub fn request() -> Request<'static> {
         domain: "cluster.local",
         version_label: "version",
         now: Timestamp::from_second(1_700_000_000).unwrap(),
+        force: false,
     }
 }
 

@@ -34,7 +34,7 @@ pub enum EditError {
         "{route} of {vs} is managed by Rollout {rollout} ({why}): its controller rewrites this route on every \
          reconcile and would revert the edit within seconds. Use `kubectl vroute promote {name} -n {namespace}` or \
          `kubectl vroute abort {name} -n {namespace}` instead; the other routes of the VirtualService can still be \
-         edited",
+         edited (--force writes it anyway, for the controller to undo)",
         namespace = rollout.split_once('/').map_or("", |(ns, _)| ns),
         name = rollout.rsplit('/').next().unwrap_or(rollout)
     )]

@@ -11,7 +11,7 @@ use crate::istio::route::percent;
 use crate::rollouts::{IstioOwnership, RouteClaim};
 
 /// The route `--route` names (by name or `#index`), else the only route, else the default (first catch-all)
-/// route; refused when a Rollout manages it.
+/// route; refused when a Rollout manages it, unless forced.
 pub fn editable_route(http: &[HttpRoute], wanted: Option<&str>, ctx: &Context) -> Result<usize, EditError> {
     let vs = ctx.vs_label();
     let keys: Vec<String> = http.iter().enumerate().map(|(i, r)| r.key(i)).collect();
@@ -26,7 +26,7 @@ pub fn editable_route(http: &[HttpRoute], wanted: Option<&str>, ctx: &Context) -
         None => http.iter().position(HttpRoute::is_catch_all).ok_or(EditError::AmbiguousRoute { vs, routes: keys })?,
     };
     let names: Vec<Option<&str>> = http.iter().map(|r| r.name.as_deref()).collect();
-    for owner in &ctx.owners {
+    for owner in ctx.owners.iter().filter(|_| !ctx.force) {
         let (ns, name) = (&ctx.virtual_service.namespace, &ctx.virtual_service.name);
         if let Some(claim) = owner.http_route_claim(ns, name, &names, index) {
             return Err(EditError::ManagedByRollout {
@@ -68,7 +68,7 @@ pub fn rollout_routes(before: &Draft, after: &Draft, ctx: &Context, force: bool)
             routes: changed,
         });
     }
-    for owner in &ctx.owners {
+    for owner in ctx.owners.iter().filter(|_| !force) {
         if let Some(routes) = changed_claims(owner, before, after, ctx) {
             return Err(EditError::RolloutRoutesChanged { vs: ctx.vs_label(), rollout: rollout_name(owner), routes });
         }

@@ -10,6 +10,7 @@ use crate::rollouts::{self, DestinationRole, IstioOwnership, Rollout, progress};
 use std::collections::{HashMap, HashSet};
 
 pub(super) fn attach<'s>(snap: &'s Snapshot, scope: &Scope, graph: &mut RouteGraph<'s>) {
+    // Owners in this order: the readable ones first, `readable[i]` being `graph.owners[i]`'s Rollout.
     let mut readable: Vec<&'s Rollout> = Vec::new();
     for ro in &snap.rollouts {
         if let Some(ownership) = IstioOwnership::of(ro) {
@@ -78,7 +79,7 @@ pub(super) fn attach<'s>(snap: &'s Snapshot, scope: &Scope, graph: &mut RouteGra
                 continue;
             }
             // Phase, step and weights only of a Rollout that could be read whole.
-            let Some(ro) = readable.iter().find(|r| reference(r) == owner.rollout) else { continue };
+            let Some(ro) = readable.get(i) else { continue };
             let rollout = rollout_node(ro, owner, node);
             drift(&rollout, node);
             mark_versions(node, &owner.ownership);

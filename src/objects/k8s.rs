@@ -71,6 +71,27 @@ impl Pod {
 #[serde(default)]
 pub struct ReplicaSet {
     pub metadata: ReplicaSetMeta,
+    pub spec: ReplicaSetSpec,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReplicaSetSpec {
+    pub template: PodTemplate,
+}
+
+/// What a workload's pods are made from: here, only their labels.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PodTemplate {
+    pub metadata: PodTemplateMeta,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PodTemplateMeta {
+    #[serde(deserialize_with = "nullable")]
+    pub labels: Labels,
 }
 
 /// A ReplicaSet's metadata, with its creation time typed (a canary's start).
@@ -80,6 +101,8 @@ pub struct ReplicaSetMeta {
     pub name: String,
     pub namespace: String,
     pub creation_timestamp: Option<Timestamp>,
+    #[serde(deserialize_with = "nullable")]
+    pub labels: Labels,
     #[serde(deserialize_with = "nullable")]
     pub owner_references: Vec<super::meta::OwnerRef>,
 }

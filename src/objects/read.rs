@@ -8,13 +8,20 @@ use super::snapshot::Unreadable;
 use crate::istio::{DestinationRule, VirtualService};
 use crate::rollouts::{ParseError, Rollout, routing};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 /// A kind the snapshot reads.
-pub trait Readable: Sized {
+pub trait Readable: Sized + DeserializeOwned {
     const KIND: Kind;
 
     fn read(text: &str) -> Result<Self, FieldError>;
+
+    /// Checks a view read without error tracking (the fast path of [`items`]); `false` sends the whole list
+    /// through [`Readable::read`], item by item.
+    fn valid(&self) -> bool {
+        true
+    }
 
     /// What a Rollout that cannot be read whole still says about the routes it owns.
     fn salvage(_text: &str) -> Option<Rollout> {
@@ -46,6 +53,10 @@ impl Readable for Rollout {
     fn salvage(text: &str) -> Option<Rollout> {
         routing::from_json(text)
     }
+
+    fn valid(&self) -> bool {
+        self.check().is_ok()
+    }
 }
 
 impl From<ParseError> for FieldError {
@@ -63,6 +74,13 @@ struct List<'a> {
     items: Vec<&'a RawValue>,
 }
 
+/// The same list decoded in one pass, for the common case where every item reads.
+#[derive(Deserialize)]
+#[serde(bound = "T: DeserializeOwned")]
+struct Typed<T> {
+    items: Vec<T>,
+}
+
 /// The name of an object whose fields cannot be read.
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -78,7 +96,15 @@ struct NamedMeta {
 }
 
 /// The items of a list response body, each read on its own. Fails only when the body is not a list.
+///
+/// One pass decodes the whole list when every item reads (as almost always); only when one does not is the body
+/// read again item by item, to name it and keep the others.
 pub fn items<T: Readable>(body: &str) -> Result<(Vec<T>, Vec<Unreadable>), serde_json::Error> {
+    if let Ok(list) = serde_json::from_str::<Typed<T>>(body)
+        && list.items.iter().all(T::valid)
+    {
+        return Ok((list.items, Vec::new()));
+    }
     let list: List = serde_json::from_str(body)?;
     let mut items = Vec::with_capacity(list.items.len());
     let mut unreadable = Vec::new();

@@ -40,7 +40,7 @@ pub async fn route_edit(
     edit: &Edit,
     opts: WriteOptions,
 ) -> Result<Entry, Error> {
-    let req = request(cluster, subject);
+    let req = request(cluster, subject, edit.force);
     let (snap, ctx) = read(cluster, &req).await?;
     let written = write_routes(cluster, &snap, &req, edit, &ctx.virtual_service, opts.dry_run).await?;
     Ok(entry(Kind::VirtualService, written, opts.diff))
@@ -64,7 +64,7 @@ pub async fn pin(
 ) -> Pinned {
     let mut pinned = Pinned { entries: Vec::new(), error: None, notes: Vec::new() };
     for service in services {
-        let req = request(cluster, Subject { service, ..subject });
+        let req = request(cluster, Subject { service, ..subject }, edit.force);
         match pin_one(cluster, &req, edit, opts, &mut pinned.notes).await {
             Ok(done) => pinned.entries.extend(done),
             Err(e) => {
@@ -117,8 +117,9 @@ async fn pin_one(
 }
 
 /// The request of an edit in the cluster's namespace (`-n` says how to read short names).
-pub fn request<'a>(cluster: &'a Cluster, subject: Subject<'a>) -> Request<'a> {
+pub fn request<'a>(cluster: &'a Cluster, subject: Subject<'a>, force: bool) -> Request<'a> {
     Request {
+        force,
         service: subject.service,
         namespace: &cluster.namespace,
         virtual_service: subject.virtual_service,

@@ -1,8 +1,9 @@
 //! `status` and `check` against a cluster: read the snapshot, build the route graph, add live traffic when
 //! Prometheus is configured; and `--watch`, which does it again on every change the watch API reports.
 
+use crate::cluster::Cluster;
 use crate::cluster::snapshot::{self, Read};
-use crate::cluster::{Cluster, watch};
+use crate::cluster::watch::{self, Change};
 use crate::error::Error;
 use crate::graph::{self, Code, RouteGraph};
 use crate::metrics::Prom;
@@ -32,9 +33,18 @@ pub async fn watch(
     mut draw: impl FnMut(&RouteGraph) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
-    draw(&with_traffic(&read, opts).await?)?;
     let ns = (!opts.all_namespaces).then_some(cluster.namespace.as_str());
-    let changes = watch::changes(cluster, ns, read.istio_version);
+    let mut changes = watch::changes(cluster, ns, read.istio_version).boxed();
+    tokio::pin!(stop);
+    // The first view is drawn once every watch has listed: a change between the read and the watch's start
+    // would otherwise be missed until the next one.
+    tokio::select! {
+        _ = &mut stop => return Ok(()),
+        _ = async { while changes.next().await.is_some_and(|c| c != Change::Ready) {} } => {}
+    }
+    let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
+    draw(&with_traffic(&read, opts).await?)?;
+    let changes = changes.filter_map(|c| std::future::ready((c == Change::Changed).then_some(())));
     redraw_on_changes(changes, stop, async || {
         let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
         draw(&with_traffic(&read, opts).await?)

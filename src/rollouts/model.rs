@@ -54,21 +54,27 @@ impl Rollout {
 
     fn checked(parsed: Result<Rollout, parse::FieldError>) -> Result<Rollout, ParseError> {
         let rollout = parsed.map_err(|e| ParseError::Invalid { field: e.path, message: e.message })?;
-        let group = rollout.api_version.split('/').next().unwrap_or_default();
-        if !rollout.api_version.is_empty() && group != "argoproj.io" {
+        rollout.check()?;
+        Ok(rollout)
+    }
+
+    /// What the types alone do not check: the kind, and a name (every message names the Rollout).
+    pub fn check(&self) -> Result<(), ParseError> {
+        let group = self.api_version.split('/').next().unwrap_or_default();
+        if !self.api_version.is_empty() && group != "argoproj.io" {
             return Err(ParseError::NotARollout {
                 field: "apiVersion",
-                found: rollout.api_version,
+                found: self.api_version.clone(),
                 expected: "argoproj.io/v1alpha1",
             });
         }
-        if !rollout.kind.is_empty() && rollout.kind != "Rollout" {
-            return Err(ParseError::NotARollout { field: "kind", found: rollout.kind, expected: "Rollout" });
+        if !self.kind.is_empty() && self.kind != "Rollout" {
+            return Err(ParseError::NotARollout { field: "kind", found: self.kind.clone(), expected: "Rollout" });
         }
-        if rollout.metadata.name.is_empty() {
+        if self.metadata.name.is_empty() {
             return Err(ParseError::Missing { field: "metadata.name" });
         }
-        Ok(rollout)
+        Ok(())
     }
 
     pub fn name(&self) -> &str {

@@ -8,6 +8,7 @@ mod analysis;
 mod contract;
 mod edit;
 mod foundation;
+mod live;
 mod promote;
 mod readme;
 mod ship;

@@ -9,9 +9,11 @@
 pub mod cli;
 pub mod controlplane;
 pub mod exporter;
+pub mod live;
 pub mod process;
 pub mod prometheus;
 pub mod scenarios;
+pub mod simulator;
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
@@ -37,7 +39,10 @@ pub struct TestEnv {
     pub work: PathBuf,
     /// `None` when running against an existing cluster.
     pub control_plane: Option<ControlPlane>,
+    /// The built test world (`tests/controlplane/assets.sh`); `None` with an existing cluster.
+    assets: Option<PathBuf>,
     bare: tokio::sync::OnceCell<Result<BareCluster, String>>,
+    live: tokio::sync::OnceCell<Result<live::Live, String>>,
 }
 
 static ENV: OnceLock<Result<TestEnv, String>> = OnceLock::new();
@@ -72,7 +77,9 @@ impl TestEnv {
                 kubectl: "kubectl".into(),
                 work,
                 control_plane: None,
+                assets: None,
                 bare: Default::default(),
+                live: Default::default(),
             };
             env.wait_for_crds().await?;
             return Ok(env);
@@ -85,7 +92,9 @@ impl TestEnv {
             kubectl: cp.kubectl.clone(),
             work,
             control_plane: Some(cp),
+            assets: Some(assets.clone()),
             bare: Default::default(),
+            live: Default::default(),
         };
         env.install_crds(&assets.join("crds")).await?;
         eprintln!("integration: control plane with Istio and Argo Rollouts CRDs ready in {:.1?}", started.elapsed());
@@ -102,6 +111,22 @@ impl TestEnv {
             })
             .await;
         &bare.as_ref().expect("start the bare cluster").kubeconfig
+    }
+
+    /// The live world (controllers, kwok, Argo Rollouts), started on first use; it needs the local control
+    /// plane's build. A start-up failure fails the test that asked, loudly.
+    pub async fn live(&self) -> &live::Live {
+        let live = self
+            .live
+            .get_or_init(|| async {
+                let assets = self.assets.as_ref().ok_or("the live world needs the locally built test world")?;
+                live::Live::start(assets, &self.work.join("live")).await
+            })
+            .await;
+        match live {
+            Ok(live) => live,
+            Err(e) => panic!("the live world failed to start: {e}"),
+        }
     }
 
     /// A client for the cluster admin.
@@ -196,7 +221,19 @@ impl TestEnv {
     }
 
     async fn install_crds(&self, dir: &Path) -> Result<(), String> {
-        let api: Api<CustomResourceDefinition> = Api::all(self.client().await);
+        install_crds(&self.client().await, dir).await
+    }
+
+    /// Waits until the resources the tests use are served (CRDs Established and in discovery).
+    async fn wait_for_crds(&self) -> Result<(), String> {
+        wait_for_crds(&self.client().await).await
+    }
+}
+
+/// Installs the CRDs of `dir` (its `istio/` and `argo-rollouts/` files) and waits until they are served.
+pub async fn install_crds(client: &Client, dir: &Path) -> Result<(), String> {
+    {
+        let api: Api<CustomResourceDefinition> = Api::all(client.clone());
         for sub in ["istio", "argo-rollouts"] {
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(sub))
                 .map_err(|e| format!("CRD dir {}: {e}", dir.join(sub).display()))?
@@ -216,12 +253,13 @@ impl TestEnv {
                 }
             }
         }
-        self.wait_for_crds().await
     }
+    wait_for_crds(client).await
+}
 
-    /// Waits until the resources the tests use are served (CRDs Established and in discovery).
-    async fn wait_for_crds(&self) -> Result<(), String> {
-        let client = self.client().await;
+/// Waits until the resources the tests use are served (CRDs Established and in discovery).
+async fn wait_for_crds(client: &Client) -> Result<(), String> {
+    {
         let needed = [
             ("networking.istio.io", "v1", "VirtualService"),
             ("networking.istio.io", "v1", "DestinationRule"),
@@ -233,7 +271,7 @@ impl TestEnv {
             let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
             // Served in discovery is not enough: the resource's storage may still be initialising (503).
             loop {
-                let listed = match kube::discovery::pinned_kind(&client, &gvk).await {
+                let listed = match kube::discovery::pinned_kind(client, &gvk).await {
                     Ok((ar, _)) => {
                         Api::<DynamicObject>::all_with(client.clone(), &ar).list(&Default::default()).await.map(|_| ())
                     }

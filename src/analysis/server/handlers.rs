@@ -113,6 +113,11 @@ async fn judge(state: Arc<State>, headers: &HeaderMap, params: Result<RawParams,
     answer.into_response()
 }
 
+/// An arm's value as judged: as asked, else as read from the Rollout.
+fn arm<'a>(asked: &'a Option<String>, found: Option<&'a String>) -> &'a str {
+    asked.as_ref().or(found).map_or("-", String::as_str)
+}
+
 /// One real analysis; logged once, however many requests share it.
 async fn compute(request: Request, state: Arc<State>) -> Answer {
     let started = Instant::now();
@@ -122,8 +127,8 @@ async fn compute(request: Request, state: Arc<State>) -> Answer {
             tracing::info!(
                 namespace = %request.namespace,
                 service = %request.service,
-                canary = %request.canary,
-                baseline = %request.baseline,
+                canary = arm(&request.canary, analysis.window.rollout.as_ref().and_then(|r| r.canary_value.as_ref())),
+                baseline = arm(&request.baseline, analysis.window.rollout.as_ref().and_then(|r| r.baseline_value.as_ref())),
                 verdict = j.verdict.as_str(),
                 reason = j.reason.code(),
                 canary_requests = j.canary.requests,

@@ -69,7 +69,8 @@ pub struct SetWeightArgs {
     /// Scale the weights to sum to 100 in proportion (v1=3 v2=1 becomes 75/25).
     #[arg(long)]
     pub normalize: bool,
-    /// Send traffic to a version even if it has no ready pods.
+    /// Send traffic to a version even if it has no ready pods, and edit a route an Argo Rollout manages (its
+    /// controller writes its own weights back within seconds).
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]

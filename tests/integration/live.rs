@@ -1,0 +1,371 @@
+//! The real Argo Rollouts controller in the loop: canaries whose steps the controller runs, whose traffic the
+//! simulator derives from the weights the controller writes, and whose analysis vroute-analysis judges from the
+//! real Prometheus. Every scenario has a namespace, a Prometheus and a judge of its own, and they all run at
+//! once (the live cluster's controllers serve them all).
+
+use crate::support::env;
+use crate::support::live::{Canary, Live};
+use crate::support::simulator::Load;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+/// The shipped blocking-step template, namespaced, its looks every 5 s instead of every minute (ten of them, as
+/// shipped) so a scenario takes a minute, not ten. Everything else (URL, args, conditions, limits) as shipped.
+fn analysis_template() -> String {
+    let shipped = include_str!("../../rollouts/cluster-analysis-template.yaml");
+    let doc = shipped.split("\napiVersion:").nth(1).map(|d| format!("apiVersion:{d}")).unwrap_or_default();
+    doc.replace("kind: ClusterAnalysisTemplate", "kind: AnalysisTemplate").replace("interval: 1m", "interval: 5s")
+}
+
+/// Service, DestinationRule, VirtualService and a canary Rollout `reviews` at `version`, whose steps are
+/// `steps` (JSON), routing through subsets `stable`/`canary` of route `primary`.
+fn world(steps: Value, version: &str) -> String {
+    let rollout = json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": "reviews"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "reviews"}},
+            "template": template(version),
+            "strategy": {"canary": {
+                "trafficRouting": {"istio": {
+                    "virtualService": {"name": "reviews", "routes": ["primary"]},
+                    "destinationRule": {"name": "reviews", "canarySubsetName": "canary", "stableSubsetName": "stable"}}},
+                "steps": steps}}
+        }
+    });
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: reviews}}\nspec: {{selector: {{app: reviews}}, ports: [{{name: http, port: 9080}}]}}\n\
+         ---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: reviews}}\n\
+         spec: {{host: reviews, subsets: [{{name: stable, labels: {{app: reviews}}}}, {{name: canary, labels: {{app: reviews}}}}]}}\n\
+         ---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: reviews}}\nspec:\n  hosts: [reviews]\n  http:\n  \
+         - name: primary\n    route:\n    - {{destination: {{host: reviews, subset: stable}}, weight: 100}}\n    \
+         - {{destination: {{host: reviews, subset: canary}}, weight: 0}}\n---\n{}",
+        serde_json::to_string(&rollout).unwrap()
+    )
+}
+
+fn template(version: &str) -> Value {
+    json!({"metadata": {"labels": {"app": "reviews", "version": version}},
+           "spec": {"containers": [{"name": "reviews", "image": format!("example/reviews:{version}")}]}})
+}
+
+/// The blocking analysis step judging the canary with the shipped template (arms read from the Rollout).
+fn judged(canary: &Canary) -> Value {
+    json!({"analysis": {"templates": [{"templateName": "vroute-judge-step"}], "args": [
+        {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "service", "value": "reviews"},
+        {"name": "rollout", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "step", "value": "10s"},
+        {"name": "analysis-url", "value": canary.analysis_url()}]}})
+}
+
+fn load(error_rate: &[(&str, f64)], rps: f64) -> Load {
+    Load {
+        service: "reviews".into(),
+        caller: ("productpage".into(), "v1".into()),
+        requests_per_second: rps,
+        error_rate: error_rate.iter().map(|(v, r)| (v.to_string(), *r)).collect(),
+        latency_ms: BTreeMap::new(),
+    }
+}
+
+/// Creates every object of a multi-document YAML text in `ns` of the live cluster.
+async fn create(live: &Live, ns: &str, yaml: &str) {
+    let client = live.client().await;
+    for doc in crate::support::parse_yaml_docs(yaml) {
+        let (api, obj) = crate::support::dynamic_api(&client, ns, doc).await;
+        api.create(&Default::default(), &obj).await.unwrap_or_else(|e| panic!("create in {ns}: {e}"));
+    }
+}
+
+async fn rollout(live: &Live, ns: &str) -> Value {
+    get(live, ns, "argoproj.io", "v1alpha1", "Rollout", "reviews").await
+}
+
+async fn get(live: &Live, ns: &str, group: &str, version: &str, kind: &str, name: &str) -> Value {
+    let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(live.client().await, ns, &kube::discovery::ApiResource::from_gvk(&gvk));
+    serde_json::to_value(api.get(name).await.unwrap_or_else(|e| panic!("get {kind} {ns}/{name}: {e}"))).unwrap()
+}
+
+/// `(stable, canary)` weights of route `primary` of VirtualService `reviews`.
+async fn weights(live: &Live, ns: &str) -> (i64, i64) {
+    let vs = get(live, ns, "networking.istio.io", "v1", "VirtualService", "reviews").await;
+    let route = &vs["spec"]["http"][0]["route"];
+    (route[0]["weight"].as_i64().unwrap_or(-1), route[1]["weight"].as_i64().unwrap_or(-1))
+}
+
+/// A new release: the pod template at `version`.
+async fn release(live: &Live, ns: &str, version: &str) {
+    let patch = json!({"spec": {"template": template(version)}});
+    let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout");
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(live.client().await, ns, &kube::discovery::ApiResource::from_gvk(&gvk));
+    api.patch("reviews", &Default::default(), &kube::api::Patch::Merge(&patch)).await.expect("release");
+}
+
+/// Polls `check` on the Rollout until it holds (Ok) or `timeout` passes (Err with the last Rollout status).
+async fn until(
+    live: &Live,
+    ns: &str,
+    what: &str,
+    timeout: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Result<Value, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let ro = rollout(live, ns).await;
+        if check(&ro) {
+            return Ok(ro);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{ns}: {what} not reached after {timeout:?}; status: {:#}", ro["status"]));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn phase(ro: &Value) -> &str {
+    ro["status"]["phase"].as_str().unwrap_or_default()
+}
+
+/// Runs `command` (a prepared Command) on a blocking thread.
+async fn output(mut command: std::process::Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().expect("run")).await.unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Scenario 1: a canary as good as its stable version goes through its steps under the real controller and
+/// becomes Healthy; `wait` sees it; `status` during the run shows the controller's weights and step.
+async fn good_canary(live: &Live) -> Result<(), String> {
+    let ns = live.namespace("live-good").await;
+    let canary = live.canary(&ns, load(&[("v1", 0.01), ("v2", 0.01)], 400.0)).await?;
+    create(live, &ns, &analysis_template()).await;
+    let steps = json!([{"setWeight": 50}, judged(&canary), {"setWeight": 100}]);
+    create(live, &ns, &world(steps, "v1")).await;
+    until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
+
+    let mut wait = live.vroute();
+    wait.args(["wait", "reviews", "-n", &ns, "--timeout", "4m"]);
+    let waited = tokio::spawn(output(wait));
+    release(live, &ns, "v2").await;
+    // status while the analysis runs: the controller's 50% on the canary, desired and actual, at step 1/3.
+    until(live, &ns, "the analysis step", Duration::from_secs(60), |ro| ro["status"]["currentStepIndex"] == 1).await?;
+    let mut status = live.vroute();
+    status.args(["status", "reviews", "-n", &ns, "-o", "json"]);
+    let shown = output(status).await;
+    let doc: Value = serde_json::from_slice(&shown.stdout).map_err(|e| format!("{e}: {}", text(&shown)))?;
+    let r = &doc["services"][0]["rollout"];
+    if (r["desiredCanaryWeight"].as_i64(), r["actualCanaryWeight"].as_f64(), r["step"].as_str())
+        != (Some(50), Some(50.0), Some("1/3"))
+    {
+        return Err(format!("{ns}: status during the analysis shows {r:#}"));
+    }
+    let waited = waited.await.unwrap();
+    if waited.status.code() != Some(0) {
+        return Err(format!("{ns}: wait did not see Healthy: {}", text(&waited)));
+    }
+    let ro = rollout(live, &ns).await;
+    if phase(&ro) != "Healthy" || weights(live, &ns).await != (100, 0) {
+        return Err(format!("{ns}: ended {:#} with weights {:?}", ro["status"], weights(live, &ns).await));
+    }
+    drop(canary);
+    Ok(())
+}
+
+/// Scenario 2: five times the stable version's errors: the judge fails the canary, the controller aborts, the
+/// route is back at 100/0, `wait` exits 1 and `status` shows Degraded with the AnalysisRun's message.
+async fn bad_canary(live: &Live) -> Result<(), String> {
+    let ns = live.namespace("live-bad").await;
+    let canary = live.canary(&ns, load(&[("v1", 0.01), ("v2", 0.05)], 400.0)).await?;
+    create(live, &ns, &analysis_template()).await;
+    create(live, &ns, &world(json!([{"setWeight": 50}, judged(&canary), {"setWeight": 100}]), "v1")).await;
+    until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
+    let mut wait = live.vroute();
+    wait.args(["wait", "reviews", "-n", &ns, "--timeout", "4m"]);
+    let waited = tokio::spawn(output(wait));
+    release(live, &ns, "v2").await;
+    let waited = waited.await.unwrap();
+    if waited.status.code() != Some(1) || !String::from_utf8_lossy(&waited.stderr).contains("is Degraded") {
+        return Err(format!("{ns}: wait should exit 1 on Degraded: {}", text(&waited)));
+    }
+    let ro = until(live, &ns, "aborted", Duration::from_secs(30), |ro| ro["status"]["abort"] == true).await?;
+    let w = weights(live, &ns).await;
+    if w != (100, 0) {
+        return Err(format!("{ns}: after the abort the route gives {w:?}, not (100, 0)"));
+    }
+    let mut status = live.vroute();
+    status.args(["status", "reviews", "-n", &ns, "-o", "json"]);
+    let doc: Value = serde_json::from_slice(&output(status).await.stdout).map_err(|e| e.to_string())?;
+    let r = &doc["services"][0]["rollout"];
+    if r["phase"] != "Degraded" || !r["message"].as_str().unwrap_or_default().contains("error-rate-vs-baseline") {
+        return Err(format!("{ns}: status shows {r:#}; the Rollout says {:#}", ro["status"]));
+    }
+    drop(canary);
+    Ok(())
+}
+
+/// Scenario 3: no traffic reaches the canary: every look is inconclusive, the run is Inconclusive and the
+/// controller pauses the Rollout (InconclusiveAnalysisRun); `kubectl vroute promote` resumes it and the controller
+/// goes on to Healthy.
+async fn no_canary_traffic(live: &Live) -> Result<(), String> {
+    let ns = live.namespace("live-quiet").await;
+    let canary = live.canary(&ns, load(&[], 0.0)).await?;
+    create(live, &ns, &analysis_template()).await;
+    create(live, &ns, &world(json!([{"setWeight": 50}, judged(&canary), {"setWeight": 100}]), "v1")).await;
+    until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
+    release(live, &ns, "v2").await;
+    let paused = |ro: &Value| {
+        ro["status"]["pauseConditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["reason"] == "InconclusiveAnalysisRun"))
+    };
+    until(live, &ns, "paused as inconclusive", Duration::from_secs(120), paused).await?;
+    let mut promote = live.vroute();
+    promote.args(["promote", "reviews", "-n", &ns]);
+    let promoted = output(promote).await;
+    if !promoted.status.success() || !String::from_utf8_lossy(&promoted.stdout).contains("rollout 'reviews' promoted") {
+        return Err(format!("{ns}: promote: {}", text(&promoted)));
+    }
+    until(live, &ns, "Healthy after promote", Duration::from_secs(60), |ro| {
+        phase(ro) == "Healthy" && ro["status"]["stableRS"] == ro["status"]["currentPodHash"]
+    })
+    .await?;
+    drop(canary);
+    Ok(())
+}
+
+/// Scenario 4: Prometheus stops in the middle of the analysis: the judge answers 503, Argo counts Errors, and
+/// after `consecutiveErrorLimit` the run errors and the Rollout aborts. The canary is never promoted.
+async fn prometheus_stops(live: &Live) -> Result<(), String> {
+    let ns = live.namespace("live-blind").await;
+    let mut canary = live.canary(&ns, load(&[("v1", 0.01), ("v2", 0.01)], 400.0)).await?;
+    create(live, &ns, &analysis_template()).await;
+    create(live, &ns, &world(json!([{"setWeight": 50}, judged(&canary), {"setWeight": 100}]), "v1")).await;
+    let first = until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
+    release(live, &ns, "v2").await;
+    until(live, &ns, "the analysis step", Duration::from_secs(60), |ro| ro["status"]["currentStepIndex"] == 1).await?;
+    canary.stop_prometheus();
+    let ro = until(live, &ns, "aborted", Duration::from_secs(150), |ro| ro["status"]["abort"] == true).await?;
+    if ro["status"]["stableRS"] != first["status"]["stableRS"] {
+        return Err(format!("{ns}: the canary was promoted while the judge could not see: {:#}", ro["status"]));
+    }
+    let message = ro["status"]["message"].as_str().unwrap_or_default();
+    if !message.contains("Error") && !message.contains("error") {
+        return Err(format!("{ns}: aborted, but not for the errors: {message}"));
+    }
+    Ok(())
+}
+
+/// Scenario 4, continued: vroute-analysis restarted mid-analysis answers from the same window (it keeps no
+/// state: the window starts where the Rollout's canary ReplicaSet was created), and the canary still passes.
+async fn judge_restarts(live: &Live) -> Result<(), String> {
+    let ns = live.namespace("live-restart").await;
+    let mut canary = live.canary(&ns, load(&[("v1", 0.01), ("v2", 0.01)], 400.0)).await?;
+    create(live, &ns, &analysis_template()).await;
+    create(live, &ns, &world(json!([{"setWeight": 50}, judged(&canary), {"setWeight": 100}]), "v1")).await;
+    until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
+    release(live, &ns, "v2").await;
+    until(live, &ns, "the analysis step", Duration::from_secs(60), |ro| ro["status"]["currentStepIndex"] == 1).await?;
+    let ask = |url: String| {
+        let ns = ns.clone();
+        async move {
+            let query = format!("{url}/v1/judge?namespace={ns}&service=reviews&rollout=reviews&step=10s");
+            let doc: Value =
+                reqwest::get(&query).await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+            Ok::<Value, String>(doc)
+        }
+    };
+    let before = ask(canary.analysis_url().to_string()).await?;
+    canary.start_analysis().await?;
+    let after = ask(canary.analysis_url().to_string()).await?;
+    if before["window"]["start"] != after["window"]["start"] || after["window"]["start"].is_null() {
+        return Err(format!(
+            "{ns}: the window moved across a restart: {:#} then {:#}",
+            before["window"], after["window"]
+        ));
+    }
+    until(live, &ns, "Healthy", Duration::from_secs(150), |ro| {
+        phase(ro) == "Healthy" && ro["status"]["stableRS"] == ro["status"]["currentPodHash"]
+    })
+    .await?;
+    Ok(())
+}
+
+/// Scenario 6: a route the controller manages: `set-weight` is refused; with `--force` it is written and the
+/// controller puts its own weights back, and how fast is measured (what the refusal's message claims).
+async fn managed_route(live: &Live) -> Result<Duration, String> {
+    let ns = live.namespace("live-managed").await;
+    create(live, &ns, &world(json!([{"setWeight": 20}, {"pause": {}}]), "v1")).await;
+    until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
+    release(live, &ns, "v2").await;
+    until(live, &ns, "paused at 20%", Duration::from_secs(60), |ro| ro["status"]["currentStepIndex"] == 1).await?;
+    let settled = Instant::now() + Duration::from_secs(30);
+    while weights(live, &ns).await != (80, 20) && Instant::now() < settled {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut refused = live.vroute();
+    refused.args(["set-weight", "reviews", "stable=50", "canary=50", "-n", &ns]);
+    let refused = output(refused).await;
+    if refused.status.code() != Some(7) || !String::from_utf8_lossy(&refused.stderr).contains("is managed by Rollout") {
+        return Err(format!("{ns}: set-weight on the managed route: {}", text(&refused)));
+    }
+    let mut forced = live.vroute();
+    forced.args(["set-weight", "reviews", "stable=50", "canary=50", "--force", "-n", &ns]);
+    let written = Instant::now();
+    let forced = output(forced).await;
+    if !forced.status.success() {
+        return Err(format!("{ns}: set-weight --force: {}", text(&forced)));
+    }
+    let deadline = written + Duration::from_secs(60);
+    loop {
+        if weights(live, &ns).await == (80, 20) {
+            return Ok(written.elapsed());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{ns}: the controller did not restore 80/20 within 60s: {:?}",
+                weights(live, &ns).await
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn canaries_under_the_real_argo_rollouts_controller() {
+    let live = env().live().await;
+    type Scenario<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + 'a>>;
+    let scenarios: Vec<(&str, Scenario)> = vec![
+        ("good canary", Box::pin(good_canary(live))),
+        ("bad canary", Box::pin(bad_canary(live))),
+        ("no canary traffic", Box::pin(no_canary_traffic(live))),
+        ("Prometheus stops", Box::pin(prometheus_stops(live))),
+        ("the judge restarts", Box::pin(judge_restarts(live))),
+        (
+            "a managed route",
+            Box::pin(async {
+                let reverted = managed_route(live).await?;
+                eprintln!("live: the controller restored its weights {reverted:.1?} after set-weight --force");
+                Ok(())
+            }),
+        ),
+    ];
+    let names: Vec<&str> = scenarios.iter().map(|(n, _)| *n).collect();
+    let results = futures::future::join_all(scenarios.into_iter().map(|(_, s)| s)).await;
+    let failures: Vec<String> =
+        names.iter().zip(results).filter_map(|(n, r)| r.err().map(|e| format!("{n}: {e}"))).collect();
+    assert!(failures.is_empty(), "{} scenario(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+}
