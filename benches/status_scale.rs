@@ -273,11 +273,17 @@ fn measure_n(runs: usize, make: impl Fn() -> Command) -> Run {
     measure_each(runs, &[&make]).remove(0)
 }
 
-/// Each command `runs` times after one warm-up each, their runs alternating.
+/// Each command `runs` times after one warm-up each, their runs alternating, in turn first and last (A B, B A,
+/// A B, ...) so neither always follows the other's load on the API server.
 fn measure_each(runs: usize, makes: &[&dyn Fn() -> Command]) -> Vec<Run> {
     let mut samples: Vec<(Vec<Duration>, Vec<Duration>, i64)> = vec![(Vec::new(), Vec::new(), 0); makes.len()];
     for run in 0..=runs {
-        for (make, (walls, cpus, peak)) in makes.iter().zip(&mut samples) {
+        let mut order: Vec<usize> = (0..makes.len()).collect();
+        if run % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let (make, (walls, cpus, peak)) = (makes[i], &mut samples[i]);
             let (wall, cpu, rss) = once(make());
             if run > 0 {
                 walls.push(wall);

@@ -1,98 +1,171 @@
-//! `make demo`: a real local control plane (kube-apiserver + etcd with the Istio and Argo Rollouts CRDs)
-//! and a real Prometheus, seeded with the a -> b -> c chain (v1 and v2 of each, pinned by caller version,
-//! 50/50 at the entry) and live Istio traffic metrics; then `kubectl vroute status` through the real kubectl.
+//! `make demo`: a real local cluster where objects are real and controllers run (kube-apiserver + etcd with the
+//! Istio and Argo Rollouts CRDs, kube-controller-manager, kube-scheduler, kwok's fake Nodes, the real Argo
+//! Rollouts controller) and a real Prometheus. It seeds two namespaces:
 //!
-//! It keeps running so you can explore; `--once` prints the status and stops (used by the tests).
+//! - `shop`: the chain a -> b -> c, v1 and v2 of each as Deployments, pinned by caller version, 50/50 at the entry,
+//!   with ten minutes of Istio traffic metrics that keep flowing;
+//! - `prod`: a canary Rollout `reviews` under the controller, judged by vroute-analysis from the traffic a
+//!   simulator derives from the weights the controller writes.
+//!
+//! Then, through the real kubectl: `kubectl vroute status -n shop`, a good release of `reviews` that the
+//! controller takes through its steps while the judge passes it, and a bad one (five times the errors) that the
+//! judge fails and the controller aborts. It keeps running so you can explore; `--once` stops at the end (the
+//! tests run it so).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use serde_json::json;
 use std::future::Future;
 use std::time::{Duration, Instant};
 use support::exporter::{Exporter, backfill, chain_traffic};
-use support::{Prometheus, env};
+use support::release::{analysis_template, chain_with_deployments, judged, load, template_of, world};
+use support::{env, parse_yaml_docs};
 
-const NAMESPACE: &str = "shop";
+const STEPS: u8 = 5;
 
-#[tokio::main(flavor = "current_thread")]
+// Several threads: the exporter's and the simulator's endpoints must answer Prometheus while kubectl runs.
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let once = std::env::args().any(|a| a == "--once");
-    let ns = NAMESPACE;
     let started = Instant::now();
-    let env = step(1, "local control plane: kube-apiserver + etcd with the Istio and Argo Rollouts CRDs", async {
-        eprintln!("      (built from the Go module proxy on the first run, about 5 min on 2 cores; cached after that)");
-        env()
-    })
+    let live = step(
+        1,
+        "the cluster: kube-apiserver + etcd, kube-controller-manager, kube-scheduler, kwok, Argo Rollouts",
+        async {
+            eprintln!(
+                "      (built from the Go module proxy on the first run, about 20 min on 2 cores; cached after that)"
+            );
+            env().live().await
+        },
+    )
     .await;
-    step(2, &format!("namespace {ns}: the chain a -> b -> c, v1 and v2 of each, 6 pods"), async {
-        env.create_yaml("", &format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n")).await;
-        env.seed_chain(ns, false).await;
+    let client = live.client().await;
+    let create = |ns: &'static str, yaml: String| {
+        let client = client.clone();
+        async move {
+            for doc in parse_yaml_docs(&yaml) {
+                let (api, obj) = support::dynamic_api(&client, ns, doc).await;
+                api.create(&Default::default(), &obj).await.expect("create a demo object");
+            }
+        }
+    };
+    step(2, "namespace shop: the chain a -> b -> c, v1 and v2 of each as Deployments", async {
+        create("", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n".into()).await;
+        create("shop", chain_with_deployments()).await;
+        wait_for(&live.kubectl(), &["wait", "-n", "shop", "--for=condition=Available", "deployment", "--all", "--timeout=120s"]).await;
     })
     .await;
 
-    // Ten minutes of history (backfilled), then live scrapes of counters that carry on from it: rates over
-    // the last five minutes are meaningful from the first second.
+    // The chain's ten minutes of history (backfilled), then live scrapes that carry on from it; the canary's
+    // traffic comes from the simulator, scraped by the same Prometheus.
     const HISTORY: i64 = 600;
-    let flows = chain_traffic(ns);
-    let (_exporter, prom) = step(3, "Prometheus with 10 minutes of Istio request metrics, then live scrapes", async {
-        let exporter = Exporter::start(flows.clone(), Duration::from_secs(HISTORY as u64))
-            .await
-            .expect("start the metrics exporter");
-        let target = exporter.addr.to_string();
-        let history = backfill(&flows, jiff::Timestamp::now().as_second(), HISTORY, 15, &target);
-        let prom = Prometheus::start(&env.work.join("demo-prometheus"), Some(&history), &[target])
-            .await
-            .expect("start Prometheus");
-        (exporter, prom)
-    })
-    .await;
-    step(4, "waiting for Prometheus to answer with live rates", async {
-        // Two scrapes make a rate; wait until Prometheus has them (bounded: 30 s).
-        let probe = format!("sum(rate(istio_requests_total{{destination_service_namespace=\"{ns}\"}}[5m]))");
-        for _ in 0..60 {
-            if prom
-                .query(&probe, jiff::Timestamp::now().as_second())
+    let flows = chain_traffic("shop");
+    let exporter = Exporter::start(flows.clone(), Duration::from_secs(HISTORY as u64)).await.expect("exporter");
+    let target = exporter.addr.to_string();
+    let history = backfill(&flows, jiff::Timestamp::now().as_second(), HISTORY, 15, &target);
+    let errors = [("v1", 0.01), ("v2", 0.01), ("v3", 0.05), ("v4", 0.01), ("v5", 0.01)];
+    let canary =
+        step(3, "namespace prod: Rollout reviews (canary, Istio subsets), vroute-analysis, Prometheus", async {
+            let canary = live
+                .canary_with("prod", load(&errors, 400.0), Some(&history), std::slice::from_ref(&target))
                 .await
-                .is_ok_and(|r| r.as_array().is_some_and(|a| !a.is_empty()))
-            {
+                .expect("the canary's Prometheus and judge");
+            create("prod", analysis_template()).await;
+            let steps = json!([{"setWeight": 20}, {"pause": {"duration": "10s"}}, {"setWeight": 50},
+                           judged(canary.analysis_url()), {"setWeight": 100}]);
+            create("prod", world(steps, "v1")).await;
+            wait_for(&live.vroute(), &["wait", "reviews", "-n", "prod", "--timeout", "2m"]).await;
+            canary
+        })
+        .await;
+    let prometheus = canary.prometheus_url().to_string();
+    step(4, "waiting for Prometheus to answer with live rates", async {
+        let probe = format!("{prometheus}/api/v1/query?query=sum(rate(istio_requests_total[1m]))");
+        for _ in 0..60 {
+            let answer = reqwest::get(&probe).await.ok().map(|r| r.json::<serde_json::Value>());
+            let has = match answer {
+                Some(json) => json.await.is_ok_and(|j| j["data"]["result"].as_array().is_some_and(|a| !a.is_empty())),
+                None => false,
+            };
+            if has {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     })
     .await;
-    eprintln!(
-        "demo: ready in {:.1} s; running kubectl vroute status through kubectl\n",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("demo: ready in {:.1} s\n", started.elapsed().as_secs_f64());
+    run(&live.vroute(), &["status", "-n", "shop", "--prometheus-url", &prometheus]).await;
 
-    let plugin_dir = support::plugin_dir();
-    let status = env
-        .vroute()
-        .args(["status", "-n", ns, "--prometheus-url", &prom.url])
-        .status()
-        .expect("run kubectl vroute status");
+    step(5, "a live canary: release reviews v2 (as good as v1), then v3 (five times the errors)", async {
+        for (version, outcome) in
+            [("v2", "the judge passes it"), ("v3", "the judge fails it and the controller aborts")]
+        {
+            println!("\n# release {version}: {outcome}");
+            let template = json!({"spec": {"template": template_of("reviews", version)}}).to_string();
+            run(&live.kubectl(), &["patch", "rollout", "reviews", "-n", "prod", "--type", "merge", "-p", &template])
+                .await;
+            run(&live.vroute(), &["wait", "reviews", "-n", "prod", "--timeout", "3m"]).await;
+            run(&live.vroute(), &["status", "reviews", "-n", "prod", "--prometheus-url", &prometheus]).await;
+        }
+    })
+    .await;
     if once {
-        std::process::exit(status.code().unwrap_or(1));
+        return;
     }
     println!(
         "\nThe demo cluster keeps running until you press Ctrl-C. In another shell:\n\
-         \n  export KUBECONFIG={kubeconfig}\n  export PATH={plugin}:$PATH\n  \
-         kubectl vroute status -n {ns} --prometheus-url {url}\n  kubectl vroute check -n {ns}\n  \
-         kubectl get virtualservices,destinationrules,pods -n {ns}\n\
-         \n(kubectl 1.35, built for the demo, is {kubectl_path})",
-        kubeconfig = env.kubeconfig.display(),
-        plugin = plugin_dir.display(),
-        url = prom.url,
-        kubectl_path = env.kubectl.display(),
+         \n  export KUBECONFIG={kubeconfig}\n  export PATH={plugin}:{krew}:{kubectl}:$PATH\n\
+         \n  kubectl vroute status -n shop --prometheus-url {prometheus}\n  kubectl vroute check -n shop\n  \
+         kubectl get deployments,pods -n shop\n  \
+         kubectl vroute status reviews -n prod --watch --prometheus-url {prometheus}     # in one shell, then in another:\n  \
+         kubectl patch rollout reviews -n prod --type merge -p '{{\"spec\":{{\"template\":{{\"metadata\":{{\"labels\":{{\"version\":\"v4\"}}}}}}}}}}'\n  \
+         kubectl vroute wait reviews -n prod     # the steps, the judge's pass, Healthy",
+        kubeconfig = live.kubeconfig.display(),
+        plugin = support::plugin_dir().display(),
+        krew = concat!(env!("CARGO_MANIFEST_DIR"), "/krew"),
+        kubectl = live.kubectl.parent().map(|p| p.display().to_string()).unwrap_or_default(),
     );
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs a command the way a user would, printed first, its output on the terminal (on a blocking thread: the
+/// runtime keeps serving the metrics endpoints meanwhile).
+async fn run(cmd: &std::process::Command, args: &[&str]) {
+    let mut cmd = rebuild(cmd);
+    let before: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    let shown = before.iter().map(String::as_str).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
+    println!("\n$ kubectl {shown}");
+    cmd.args(args);
+    let _ = tokio::task::spawn_blocking(move || cmd.status()).await.expect("run kubectl");
+}
+
+/// Runs a command quietly and insists that it succeeds.
+async fn wait_for(cmd: &std::process::Command, args: &[&str]) {
+    let mut cmd = rebuild(cmd);
+    cmd.args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("run kubectl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A fresh copy of a prepared command (program, arguments, environment).
+fn rebuild(cmd: &std::process::Command) -> std::process::Command {
+    let mut copy = std::process::Command::new(cmd.get_program());
+    copy.args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => copy.env(k, v),
+            None => copy.env_remove(k),
+        };
+    }
+    copy
 }
 
 /// Runs one start-up step between a numbered "what" line and the time it took, so a slow first run shows
 /// where it is.
 async fn step<T>(n: u8, what: &str, work: impl Future<Output = T>) -> T {
-    eprintln!("demo: [{n}/4] {what}");
+    eprintln!("demo: [{n}/{STEPS}] {what}");
     let started = Instant::now();
     let value = work.await;
     eprintln!("      done in {:.1} s", started.elapsed().as_secs_f64());

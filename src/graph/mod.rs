@@ -6,13 +6,15 @@
 //!    workloads);
 //! 2. [`lint`]: what is wrong with each host's routes and versions;
 //! 3. [`chain`]: whether callers at each version reach the same version (`sourceLabels` pinning);
-//! 4. [`ownership`]: which Argo Rollout rewrites which route, its phase and step, and drift;
+//! 4. [`ownership`]: which Argo Rollout rewrites which route, its phase and step, and drift (blue-green
+//!    Rollouts, which switch Services rather than routes, add their active and preview versions: `bluegreen`);
 //! 5. [`traffic`] (when Prometheus is asked): live rates per version and observed cross-version calls.
 //!
 //! Objects are joined by reference ([`ObjectRef`], [`VersionKey`]), never by matching strings. Every
 //! document users see is a projection of this graph ([`crate::views`]), so the graph can change without
 //! touching a documented contract. Pure: no I/O, no clock.
 
+mod bluegreen;
 pub mod build;
 pub mod chain;
 pub mod findings;
@@ -198,6 +200,7 @@ pub fn build<'s>(snap: &'s Snapshot, opts: &Options) -> Result<RouteGraph<'s>, M
         unknown_owners: Vec::new(),
         rollouts_unlisted: snap.rollouts_unlisted(),
     };
+    bluegreen::attach(snap, &idx, opts, &mut graph);
     for host in &mut graph.hosts {
         lint::host(&idx, host);
     }

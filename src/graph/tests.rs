@@ -240,3 +240,31 @@ fn the_readme_lists_every_finding_code() {
     known.dedup();
     assert_eq!(listed, known);
 }
+
+#[test]
+fn a_blue_green_rollout_shows_its_active_and_preview_versions() {
+    let pods = |hash: &str, version: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: reviews-{hash}, labels: {{app: reviews, version: {version}, \
+             rollouts-pod-template-hash: {hash}}}}}\nstatus: {{conditions: [{{type: Ready, status: \"True\"}}]}}\n"
+        )
+    };
+    let yaml = format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: reviews-active}}\nspec: {{selector: {{app: reviews, rollouts-pod-template-hash: h1}}}}\n\
+         ---\napiVersion: v1\nkind: Service\nmetadata: {{name: reviews-preview}}\nspec: {{selector: {{app: reviews, rollouts-pod-template-hash: h2}}}}\n\
+         ---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {{name: reviews}}\nspec:\n  replicas: 0\n  strategy:\n    \
+         blueGreen: {{activeService: reviews-active, previewService: reviews-preview, autoPromotionEnabled: false}}\n\
+         status: {{phase: Paused, message: BlueGreenPause, blueGreen: {{activeSelector: h1, previewSelector: h2}}}}\n{}{}",
+        pods("h1", "v1"),
+        pods("h2", "v2")
+    );
+    let snap = snapshot(&yaml, "prod");
+    let graph = build(&snap, &options(Scope::Namespace("prod".into()))).unwrap();
+    let host = graph.host("reviews-active.prod.svc.cluster.local").expect("the active Service's host");
+    let versions: Vec<(&str, Option<PodCount>, &str)> =
+        host.versions.iter().map(|v| (v.name.as_str(), v.pods, v.owners[0].as_str())).collect();
+    let one = Some(PodCount { ready: 1, total: 1 });
+    assert_eq!(versions, [("active", one, "Rollout/reviews (active)"), ("preview", one, "Rollout/reviews (preview)")]);
+    let rollout = host.rollout.as_ref().unwrap();
+    assert_eq!((rollout.strategy.as_str(), rollout.phase.as_str()), ("blueGreen", "Paused"));
+}

@@ -238,6 +238,12 @@ pub struct IstioDestinationRule {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default, rename_all = "camelCase")]
 pub struct BlueGreen {
+    /// The Service whose selector the controller points at the live version.
+    #[serde(deserialize_with = "nullable")]
+    pub active_service: String,
+    /// The Service it points at the version waiting for promotion.
+    #[serde(deserialize_with = "nullable")]
+    pub preview_service: String,
     pub post_promotion_analysis: Option<IgnoredAny>,
 }
 

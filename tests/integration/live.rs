@@ -4,73 +4,11 @@
 //! once (the live cluster's controllers serve them all).
 
 use crate::support::env;
-use crate::support::live::{Canary, Live};
-use crate::support::simulator::Load;
+use crate::support::live::Live;
+use crate::support::release::{analysis_template, judged, load, template_of, world, world_of};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::process::Output;
 use std::time::{Duration, Instant};
-
-/// The shipped blocking-step template, namespaced, its looks every 5 s instead of every minute (ten of them, as
-/// shipped) so a scenario takes a minute, not ten. Everything else (URL, args, conditions, limits) as shipped.
-fn analysis_template() -> String {
-    let shipped = include_str!("../../rollouts/cluster-analysis-template.yaml");
-    let doc = shipped.split("\napiVersion:").nth(1).map(|d| format!("apiVersion:{d}")).unwrap_or_default();
-    doc.replace("kind: ClusterAnalysisTemplate", "kind: AnalysisTemplate").replace("interval: 1m", "interval: 5s")
-}
-
-/// Service, DestinationRule, VirtualService and a canary Rollout `reviews` at `version`, whose steps are
-/// `steps` (JSON), routing through subsets `stable`/`canary` of route `primary`.
-fn world(steps: Value, version: &str) -> String {
-    let rollout = json!({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
-        "metadata": {"name": "reviews"},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "reviews"}},
-            "template": template(version),
-            "strategy": {"canary": {
-                "trafficRouting": {"istio": {
-                    "virtualService": {"name": "reviews", "routes": ["primary"]},
-                    "destinationRule": {"name": "reviews", "canarySubsetName": "canary", "stableSubsetName": "stable"}}},
-                "steps": steps}}
-        }
-    });
-    format!(
-        "apiVersion: v1\nkind: Service\nmetadata: {{name: reviews}}\nspec: {{selector: {{app: reviews}}, ports: [{{name: http, port: 9080}}]}}\n\
-         ---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: reviews}}\n\
-         spec: {{host: reviews, subsets: [{{name: stable, labels: {{app: reviews}}}}, {{name: canary, labels: {{app: reviews}}}}]}}\n\
-         ---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: reviews}}\nspec:\n  hosts: [reviews]\n  http:\n  \
-         - name: primary\n    route:\n    - {{destination: {{host: reviews, subset: stable}}, weight: 100}}\n    \
-         - {{destination: {{host: reviews, subset: canary}}, weight: 0}}\n---\n{}",
-        serde_json::to_string(&rollout).unwrap()
-    )
-}
-
-fn template(version: &str) -> Value {
-    json!({"metadata": {"labels": {"app": "reviews", "version": version}},
-           "spec": {"containers": [{"name": "reviews", "image": format!("example/reviews:{version}")}]}})
-}
-
-/// The blocking analysis step judging the canary with the shipped template (arms read from the Rollout).
-fn judged(canary: &Canary) -> Value {
-    json!({"analysis": {"templates": [{"templateName": "vroute-judge-step"}], "args": [
-        {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-        {"name": "service", "value": "reviews"},
-        {"name": "rollout", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "step", "value": "10s"},
-        {"name": "analysis-url", "value": canary.analysis_url()}]}})
-}
-
-fn load(error_rate: &[(&str, f64)], rps: f64) -> Load {
-    Load {
-        service: "reviews".into(),
-        caller: ("productpage".into(), "v1".into()),
-        requests_per_second: rps,
-        error_rate: error_rate.iter().map(|(v, r)| (v.to_string(), *r)).collect(),
-        latency_ms: BTreeMap::new(),
-    }
-}
 
 /// Creates every object of a multi-document YAML text in `ns` of the live cluster.
 async fn create(live: &Live, ns: &str, yaml: &str) {
@@ -82,7 +20,11 @@ async fn create(live: &Live, ns: &str, yaml: &str) {
 }
 
 async fn rollout(live: &Live, ns: &str) -> Value {
-    get(live, ns, "argoproj.io", "v1alpha1", "Rollout", "reviews").await
+    rollout_of(live, ns, "reviews").await
+}
+
+async fn rollout_of(live: &Live, ns: &str, app: &str) -> Value {
+    get(live, ns, "argoproj.io", "v1alpha1", "Rollout", app).await
 }
 
 async fn get(live: &Live, ns: &str, group: &str, version: &str, kind: &str, name: &str) -> Value {
@@ -94,18 +36,26 @@ async fn get(live: &Live, ns: &str, group: &str, version: &str, kind: &str, name
 
 /// `(stable, canary)` weights of route `primary` of VirtualService `reviews`.
 async fn weights(live: &Live, ns: &str) -> (i64, i64) {
-    let vs = get(live, ns, "networking.istio.io", "v1", "VirtualService", "reviews").await;
+    weights_of(live, ns, "reviews").await
+}
+
+async fn weights_of(live: &Live, ns: &str, app: &str) -> (i64, i64) {
+    let vs = get(live, ns, "networking.istio.io", "v1", "VirtualService", app).await;
     let route = &vs["spec"]["http"][0]["route"];
     (route[0]["weight"].as_i64().unwrap_or(-1), route[1]["weight"].as_i64().unwrap_or(-1))
 }
 
 /// A new release: the pod template at `version`.
 async fn release(live: &Live, ns: &str, version: &str) {
-    let patch = json!({"spec": {"template": template(version)}});
+    release_of(live, ns, "reviews", version).await
+}
+
+async fn release_of(live: &Live, ns: &str, app: &str, version: &str) {
+    let patch = json!({"spec": {"template": template_of(app, version)}});
     let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout");
     let api: kube::Api<kube::api::DynamicObject> =
         kube::Api::namespaced_with(live.client().await, ns, &kube::discovery::ApiResource::from_gvk(&gvk));
-    api.patch("reviews", &Default::default(), &kube::api::Patch::Merge(&patch)).await.expect("release");
+    api.patch(app, &Default::default(), &kube::api::Patch::Merge(&patch)).await.expect("release");
 }
 
 /// Polls `check` on the Rollout until it holds (Ok) or `timeout` passes (Err with the last Rollout status).
@@ -153,7 +103,7 @@ async fn good_canary(live: &Live) -> Result<(), String> {
     let ns = live.namespace("live-good").await;
     let canary = live.canary(&ns, load(&[("v1", 0.01), ("v2", 0.01)], 400.0)).await?;
     create(live, &ns, &analysis_template()).await;
-    let steps = json!([{"setWeight": 50}, judged(&canary), {"setWeight": 100}]);
+    let steps = json!([{"setWeight": 50}, judged(canary.analysis_url()), {"setWeight": 100}]);
     create(live, &ns, &world(steps, "v1")).await;
     until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
 
@@ -191,7 +141,8 @@ async fn bad_canary(live: &Live) -> Result<(), String> {
     let ns = live.namespace("live-bad").await;
     let canary = live.canary(&ns, load(&[("v1", 0.01), ("v2", 0.05)], 400.0)).await?;
     create(live, &ns, &analysis_template()).await;
-    create(live, &ns, &world(json!([{"setWeight": 50}, judged(&canary), {"setWeight": 100}]), "v1")).await;
+    create(live, &ns, &world(json!([{"setWeight": 50}, judged(canary.analysis_url()), {"setWeight": 100}]), "v1"))
+        .await;
     until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
     let mut wait = live.vroute();
     wait.args(["wait", "reviews", "-n", &ns, "--timeout", "4m"]);
@@ -224,7 +175,8 @@ async fn no_canary_traffic(live: &Live) -> Result<(), String> {
     let ns = live.namespace("live-quiet").await;
     let canary = live.canary(&ns, load(&[], 0.0)).await?;
     create(live, &ns, &analysis_template()).await;
-    create(live, &ns, &world(json!([{"setWeight": 50}, judged(&canary), {"setWeight": 100}]), "v1")).await;
+    create(live, &ns, &world(json!([{"setWeight": 50}, judged(canary.analysis_url()), {"setWeight": 100}]), "v1"))
+        .await;
     until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
     release(live, &ns, "v2").await;
     let paused = |ro: &Value| {
@@ -253,7 +205,8 @@ async fn prometheus_stops(live: &Live) -> Result<(), String> {
     let ns = live.namespace("live-blind").await;
     let mut canary = live.canary(&ns, load(&[("v1", 0.01), ("v2", 0.01)], 400.0)).await?;
     create(live, &ns, &analysis_template()).await;
-    create(live, &ns, &world(json!([{"setWeight": 50}, judged(&canary), {"setWeight": 100}]), "v1")).await;
+    create(live, &ns, &world(json!([{"setWeight": 50}, judged(canary.analysis_url()), {"setWeight": 100}]), "v1"))
+        .await;
     let first = until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
     release(live, &ns, "v2").await;
     until(live, &ns, "the analysis step", Duration::from_secs(60), |ro| ro["status"]["currentStepIndex"] == 1).await?;
@@ -275,7 +228,8 @@ async fn judge_restarts(live: &Live) -> Result<(), String> {
     let ns = live.namespace("live-restart").await;
     let mut canary = live.canary(&ns, load(&[("v1", 0.01), ("v2", 0.01)], 400.0)).await?;
     create(live, &ns, &analysis_template()).await;
-    create(live, &ns, &world(json!([{"setWeight": 50}, judged(&canary), {"setWeight": 100}]), "v1")).await;
+    create(live, &ns, &world(json!([{"setWeight": 50}, judged(canary.analysis_url()), {"setWeight": 100}]), "v1"))
+        .await;
     until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
     release(live, &ns, "v2").await;
     until(live, &ns, "the analysis step", Duration::from_secs(60), |ro| ro["status"]["currentStepIndex"] == 1).await?;
@@ -344,6 +298,160 @@ async fn managed_route(live: &Live) -> Result<Duration, String> {
     }
 }
 
+/// What the controller made of a Rollout after a command: phase, step, abort, manual pause, pause reasons, and
+/// the route's weights.
+async fn state(live: &Live, ns: &str, app: &str) -> Value {
+    let ro = rollout_of(live, ns, app).await;
+    let reasons: Vec<Value> =
+        ro["status"]["pauseConditions"].as_array().into_iter().flatten().map(|c| c["reason"].clone()).collect();
+    json!({"phase": ro["status"]["phase"], "step": ro["status"]["currentStepIndex"], "abort": ro["status"]["abort"],
+           "paused": ro["spec"]["paused"], "pauses": reasons, "weights": weights_of(live, ns, app).await,
+           "updated": ro["status"]["currentPodHash"] == ro["status"]["stableRS"]})
+}
+
+/// Waits until the two Rollouts are in the same state, unchanged for two seconds (the controller done).
+async fn same(live: &Live, ns: &str, after: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = (Value::Null, Instant::now());
+    loop {
+        let (a, b) = (state(live, ns, "parity-a").await, state(live, ns, "parity-b").await);
+        if a == b && b["phase"] != "Progressing" {
+            if last.0 == a && last.1.elapsed() > Duration::from_secs(2) {
+                return Ok(());
+            }
+            if last.0 != a {
+                last = (a.clone(), Instant::now());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{ns}: after {after}, kubectl vroute left {a} and kubectl argo rollouts {b}"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Scenario 5: the same sequence applied to two identical Rollouts, one with `kubectl vroute`, one with
+/// upstream's `kubectl argo rollouts`: after each command both are in the same phase, step and weights.
+async fn parity(live: &Live) -> Result<(), String> {
+    let ns = live.namespace("live-parity").await;
+    let steps =
+        json!([{"setWeight": 20}, {"pause": {}}, {"setWeight": 40}, {"pause": {}}, {"setWeight": 60}, {"pause": {}}]);
+    for app in ["parity-a", "parity-b"] {
+        create(live, &ns, &world_of(app, steps.clone(), "v1")).await;
+    }
+    same(live, &ns, "the first deploy").await?;
+    for app in ["parity-a", "parity-b"] {
+        release_of(live, &ns, app, "v2").await;
+    }
+    same(live, &ns, "a release").await?;
+    let vroute = |args: &[&str]| {
+        let mut c = live.vroute();
+        c.args(args).args(["parity-a", "-n", &ns]);
+        c
+    };
+    let argo = |args: &[&str]| {
+        let mut c = live.argo_rollouts();
+        c.args(args).args(["parity-b", "-n", &ns]);
+        c
+    };
+    let sequence: [(&str, &[&str], &[&str]); 6] = [
+        ("promote", &["promote"], &["promote"]),
+        ("promote --full", &["promote", "--full"], &["promote", "--full"]),
+        ("release, then abort", &["abort"], &["abort"]),
+        ("retry", &["retry"], &["retry", "rollout"]),
+        ("pause", &["pause"], &["pause"]),
+        ("promote of a paused rollout", &["promote"], &["promote"]),
+    ];
+    for (what, ours, theirs) in sequence {
+        if what.starts_with("release") {
+            for app in ["parity-a", "parity-b"] {
+                release_of(live, &ns, app, "v3").await;
+            }
+            same(live, &ns, "a second release").await?;
+        }
+        let (a, b) = (output(vroute(ours)).await, output(argo(theirs)).await);
+        if !a.status.success() || !b.status.success() {
+            return Err(format!("{ns}: {what}: kubectl vroute {}\nkubectl argo rollouts {}", text(&a), text(&b)));
+        }
+        same(live, &ns, what).await?;
+    }
+    Ok(())
+}
+
+/// Scenario 7: a blue-green Rollout (activeService/previewService): `status` shows the active and the preview
+/// version with their pods, `promote` switches them under the real controller, `wait` sees Healthy.
+async fn blue_green(live: &Live) -> Result<(), String> {
+    let ns = live.namespace("live-bluegreen").await;
+    let service = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec: {{selector: {{app: reviews}}, ports: [{{port: 9080}}]}}\n---\n"
+        )
+    };
+    let blue_green = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "reviews"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "reviews"}}, "template": template_of("reviews", "v1"),
+                 "strategy": {"blueGreen": {"activeService": "reviews-active", "previewService": "reviews-preview",
+                                            "autoPromotionEnabled": false}}}});
+    let yaml = format!(
+        "{}{}{}",
+        service("reviews-active"),
+        service("reviews-preview"),
+        serde_json::to_string(&blue_green).unwrap()
+    );
+    create(live, &ns, &yaml).await;
+    until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
+    release(live, &ns, "v2").await;
+    let paused = until(live, &ns, "waiting for promotion", Duration::from_secs(60), |ro| {
+        phase(ro) == "Paused"
+            && !ro["status"]["blueGreen"]["previewSelector"].is_null()
+            && ro["status"]["blueGreen"]["previewSelector"] != ro["status"]["blueGreen"]["activeSelector"]
+    })
+    .await?;
+    let bg = &paused["status"]["blueGreen"];
+    let mut status = live.vroute();
+    status.args(["status", "-n", &ns, "-o", "json"]);
+    let shown = output(status).await;
+    let doc: Value = serde_json::from_slice(&shown.stdout).map_err(|e| format!("{e}: {}", text(&shown)))?;
+    let service = &doc["services"][0];
+    let versions: Vec<(String, String, Value)> = service["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap_or_default().into(),
+                v["labels"]["rollouts-pod-template-hash"].as_str().unwrap_or_default().into(),
+                v["pods"].clone(),
+            )
+        })
+        .collect();
+    let two = json!({"ready": 2, "total": 2});
+    let expected = vec![
+        ("active".to_string(), bg["activeSelector"].as_str().unwrap_or_default().to_string(), two.clone()),
+        ("preview".to_string(), bg["previewSelector"].as_str().unwrap_or_default().to_string(), two),
+    ];
+    if versions != expected || service["rollout"]["strategy"] != "blueGreen" || service["rollout"]["phase"] != "Paused"
+    {
+        return Err(format!("{ns}: status shows {service:#}"));
+    }
+    let mut promote = live.vroute();
+    promote.args(["promote", "reviews", "-n", &ns]);
+    let promoted = output(promote).await;
+    if !promoted.status.success() {
+        return Err(format!("{ns}: promote: {}", text(&promoted)));
+    }
+    let mut wait = live.vroute();
+    wait.args(["wait", "reviews", "-n", &ns, "--timeout", "2m"]);
+    let waited = output(wait).await;
+    if waited.status.code() != Some(0) {
+        return Err(format!("{ns}: wait after promote: {}", text(&waited)));
+    }
+    let ro = rollout(live, &ns).await;
+    if ro["status"]["blueGreen"]["activeSelector"] != bg["previewSelector"] {
+        return Err(format!("{ns}: promote did not switch: {:#}", ro["status"]["blueGreen"]));
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn canaries_under_the_real_argo_rollouts_controller() {
     let live = env().live().await;
@@ -354,6 +462,8 @@ async fn canaries_under_the_real_argo_rollouts_controller() {
         ("no canary traffic", Box::pin(no_canary_traffic(live))),
         ("Prometheus stops", Box::pin(prometheus_stops(live))),
         ("the judge restarts", Box::pin(judge_restarts(live))),
+        ("parity with kubectl argo rollouts", Box::pin(parity(live))),
+        ("blue-green", Box::pin(blue_green(live))),
         (
             "a managed route",
             Box::pin(async {

@@ -270,7 +270,7 @@ async fn check_lints_manifests_offline() {
 }
 
 #[test]
-fn the_demo_seeds_the_chain_and_shows_live_traffic() {
+fn the_demo_seeds_the_chain_shows_live_traffic_and_runs_a_live_canary() {
     let demo = crate::support::plugin_dir().join("examples/demo");
     let out = std::process::Command::new(&demo).arg("--once").env("NO_COLOR", "1").output().expect("run the demo");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -286,7 +286,14 @@ fn the_demo_seeds_the_chain_and_shows_live_traffic() {
         let rps: f64 = row.split_whitespace().nth(6).and_then(|x| x.parse().ok()).unwrap_or(0.0);
         assert!((15.0..25.0).contains(&rps), "live traffic in {row:?}");
     }
-    assert!(!text.contains("FINDINGS"), "the seeded chain is consistent: {text}");
+    let chain = text.split("# release v2").next().unwrap();
+    assert!(!chain.contains("FINDINGS"), "the seeded chain is consistent: {text}");
+    // The live canary: the good release ends Healthy, the bad one Degraded (aborted by the judge).
+    let (good, bad) = text.split_once("# release v3").expect("both releases ran");
+    let good = good.split_once("# release v2").unwrap().1;
+    assert!(good.lines().any(|l| l == "Healthy"), "v2 became Healthy: {good}");
+    assert!(bad.contains("Degraded"), "v3 was aborted: {bad}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error: rollout 'reviews' is Degraded"), "{text}");
 }
 
 #[tokio::test]

@@ -105,10 +105,23 @@ impl Live {
     /// One scenario's traffic and judge: the simulator for `namespace`, a Prometheus scraping it every second,
     /// and a vroute-analysis service (with access to the live cluster, for `rollout=NAME`) judging from it.
     pub async fn canary(&self, namespace: &str, load: Load) -> Result<Canary, String> {
+        self.canary_with(namespace, load, None, &[]).await
+    }
+
+    /// [`Live::canary`] whose Prometheus also has a backfilled history and scrapes other targets.
+    pub async fn canary_with(
+        &self,
+        namespace: &str,
+        load: Load,
+        backfill: Option<&str>,
+        also_scrape: &[String],
+    ) -> Result<Canary, String> {
         let dir = self.work.join(format!("canary-{namespace}"));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let simulator = Simulator::start(self.client().await, namespace, load).await.map_err(|e| e.to_string())?;
-        let prometheus = Prometheus::start(&dir.join("prometheus"), None, &[simulator.addr.to_string()]).await?;
+        let mut targets = vec![simulator.addr.to_string()];
+        targets.extend(also_scrape.iter().cloned());
+        let prometheus = Prometheus::start(&dir.join("prometheus"), backfill, &targets).await?;
         let prometheus_url = prometheus.url.clone();
         let mut canary = Canary {
             dir,
@@ -133,6 +146,10 @@ pub struct Canary {
 }
 
 impl Canary {
+    pub fn prometheus_url(&self) -> &str {
+        &self.prometheus_url
+    }
+
     /// Stops this scenario's Prometheus: its judge then cannot see.
     pub fn stop_prometheus(&mut self) {
         self.prometheus = None;

@@ -12,6 +12,7 @@ pub mod exporter;
 pub mod live;
 pub mod process;
 pub mod prometheus;
+pub mod release;
 pub mod scenarios;
 pub mod simulator;
 
