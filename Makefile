@@ -1,5 +1,5 @@
 # The two commands a new machine needs (see README.md):
-#   make demo   a local control plane + Prometheus with a seeded scenario, and `kubectl vroute status` on it
+#   make demo   a local cluster (real controllers, Argo Rollouts) + Prometheus: `kubectl vroute status` and a live canary
 #   make test   formatting, lints, unit tests and the integration suite against a real control plane
 .PHONY: setup test demo
 

@@ -19,8 +19,8 @@ use serde_json::json;
 use std::future::Future;
 use std::time::{Duration, Instant};
 use support::exporter::{Exporter, backfill, chain_traffic};
+use support::parse_yaml_docs;
 use support::release::{analysis_template, chain_with_deployments, judged, load, template_of, world};
-use support::{env, parse_yaml_docs};
 
 const STEPS: u8 = 5;
 
@@ -34,9 +34,9 @@ async fn main() {
         "the cluster: kube-apiserver + etcd, kube-controller-manager, kube-scheduler, kwok, Argo Rollouts",
         async {
             eprintln!(
-                "      (built from the Go module proxy on the first run, about 20 min on 2 cores; cached after that)"
+                "      (built from the Go module proxy on the first run, about 14 min on 2 cores; cached after that)"
             );
-            env().live().await
+            support::live_world().await.unwrap_or_else(|e| panic!("the live world failed to start: {e}"))
         },
     )
     .await;
@@ -104,9 +104,12 @@ async fn main() {
         {
             println!("\n# release {version}: {outcome}");
             let template = json!({"spec": {"template": template_of("reviews", version)}}).to_string();
+            let watch = Watch::start(&live.vroute(), &["status", "reviews", "-n", "prod", "--watch"]);
             run(&live.kubectl(), &["patch", "rollout", "reviews", "-n", "prod", "--type", "merge", "-p", &template])
                 .await;
-            run(&live.vroute(), &["wait", "reviews", "-n", "prod", "--timeout", "3m"]).await;
+            let waited = quietly(&live.vroute(), &["wait", "reviews", "-n", "prod", "--timeout", "3m"]).await;
+            watch.stop().await;
+            println!("\n$ kubectl vroute wait reviews -n prod --timeout 3m\n{waited}");
             run(&live.vroute(), &["status", "reviews", "-n", "prod", "--prometheus-url", &prometheus]).await;
         }
     })
@@ -139,6 +142,60 @@ async fn run(cmd: &std::process::Command, args: &[&str]) {
     println!("\n$ kubectl {shown}");
     cmd.args(args);
     let _ = tokio::task::spawn_blocking(move || cmd.status()).await.expect("run kubectl");
+}
+
+/// Runs a command and returns what it printed (stdout, then stderr), whatever its exit.
+async fn quietly(cmd: &std::process::Command, args: &[&str]) -> String {
+    let mut cmd = rebuild(cmd);
+    cmd.args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("run kubectl");
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)).trim_end().to_string()
+}
+
+/// `kubectl vroute status --watch` in the background, piped: each table it draws is printed, as it comes,
+/// unless it is the same as the last one (a change elsewhere in scope redraws an unchanged view).
+struct Watch {
+    child: tokio::process::Child,
+    printer: tokio::task::JoinHandle<()>,
+}
+
+impl Watch {
+    fn start(cmd: &std::process::Command, args: &[&str]) -> Watch {
+        let mut cmd = tokio::process::Command::from(rebuild(cmd));
+        cmd.args(args).stdout(std::process::Stdio::piped()).kill_on_drop(true);
+        println!("\n$ kubectl vroute {}    # in the background while the controller works", args.join(" "));
+        let mut child = cmd.spawn().expect("run kubectl vroute status --watch");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let printer = tokio::spawn(async move {
+            use tokio::io::AsyncBufReadExt;
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            let (mut frame, mut last, mut header) = (String::new(), String::new(), String::new());
+            let show = |header: &str, frame: &str, last: &mut String| {
+                if !frame.trim().is_empty() && frame != last.as_str() {
+                    println!("{header}\n{}", frame.trim_end());
+                    *last = frame.to_string();
+                }
+            };
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.starts_with("kubectl vroute status --watch") {
+                    show(&header, &frame, &mut last);
+                    (header, frame) = (format!("\n{line}"), String::new());
+                } else {
+                    frame.push_str(&line);
+                    frame.push('\n');
+                }
+            }
+            show(&header, &frame, &mut last);
+        });
+        Watch { child, printer }
+    }
+
+    /// Stops the watch once the frame it is drawing is out.
+    async fn stop(mut self) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = self.child.kill().await;
+        let _ = self.printer.await;
+    }
 }
 
 /// Runs a command quietly and insists that it succeeds.

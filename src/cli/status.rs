@@ -42,10 +42,13 @@ pub async fn run(kube: &KubeArgs, args: StatusArgs, style: Style) -> Result<Exit
         status::show(&cluster, &opts, view).await??;
         return Ok(Exit::Ok);
     }
+    // A table in a terminal redraws the screen; piped, each table follows the last under a line with its time,
+    // so a log of the watch reads as a history. Documents (-o json|yaml) are one per change either way.
     let redraw = |graph: &RouteGraph| {
-        if style.tty && matches!(format, Format::Table | Format::Wide) {
-            print("\x1b[H\x1b[2J")?;
-            print(&format!("kubectl vroute status --watch  ({})\n\n", jiff::Zoned::now().strftime("%H:%M:%S")))?;
+        if matches!(format, Format::Table | Format::Wide) {
+            let clear = if style.tty { "\x1b[H\x1b[2J" } else { "\n" };
+            let time = jiff::Zoned::now().strftime("%H:%M:%S");
+            print(&format!("{clear}kubectl vroute status --watch  ({time})\n\n"))?;
         }
         view(graph)
     };

@@ -5,33 +5,16 @@
 
 use crate::support::env;
 use crate::support::live::Live;
-use crate::support::release::{analysis_template, judged, load, template_of, world, world_of};
+use crate::support::release::{
+    analysis_template, create, judged, load, output, phase, release_of, rollout_of, template_of, text, until_of,
+    weights_of, world, world_of,
+};
 use serde_json::{Value, json};
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-/// Creates every object of a multi-document YAML text in `ns` of the live cluster.
-async fn create(live: &Live, ns: &str, yaml: &str) {
-    let client = live.client().await;
-    for doc in crate::support::parse_yaml_docs(yaml) {
-        let (api, obj) = crate::support::dynamic_api(&client, ns, doc).await;
-        api.create(&Default::default(), &obj).await.unwrap_or_else(|e| panic!("create in {ns}: {e}"));
-    }
-}
-
+/// The Rollout `reviews` of `ns`.
 async fn rollout(live: &Live, ns: &str) -> Value {
     rollout_of(live, ns, "reviews").await
-}
-
-async fn rollout_of(live: &Live, ns: &str, app: &str) -> Value {
-    get(live, ns, "argoproj.io", "v1alpha1", "Rollout", app).await
-}
-
-async fn get(live: &Live, ns: &str, group: &str, version: &str, kind: &str, name: &str) -> Value {
-    let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
-    let api: kube::Api<kube::api::DynamicObject> =
-        kube::Api::namespaced_with(live.client().await, ns, &kube::discovery::ApiResource::from_gvk(&gvk));
-    serde_json::to_value(api.get(name).await.unwrap_or_else(|e| panic!("get {kind} {ns}/{name}: {e}"))).unwrap()
 }
 
 /// `(stable, canary)` weights of route `primary` of VirtualService `reviews`.
@@ -39,26 +22,11 @@ async fn weights(live: &Live, ns: &str) -> (i64, i64) {
     weights_of(live, ns, "reviews").await
 }
 
-async fn weights_of(live: &Live, ns: &str, app: &str) -> (i64, i64) {
-    let vs = get(live, ns, "networking.istio.io", "v1", "VirtualService", app).await;
-    let route = &vs["spec"]["http"][0]["route"];
-    (route[0]["weight"].as_i64().unwrap_or(-1), route[1]["weight"].as_i64().unwrap_or(-1))
-}
-
-/// A new release: the pod template at `version`.
+/// A new release of `reviews`: the pod template at `version`.
 async fn release(live: &Live, ns: &str, version: &str) {
     release_of(live, ns, "reviews", version).await
 }
 
-async fn release_of(live: &Live, ns: &str, app: &str, version: &str) {
-    let patch = json!({"spec": {"template": template_of(app, version)}});
-    let gvk = kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout");
-    let api: kube::Api<kube::api::DynamicObject> =
-        kube::Api::namespaced_with(live.client().await, ns, &kube::discovery::ApiResource::from_gvk(&gvk));
-    api.patch(app, &Default::default(), &kube::api::Patch::Merge(&patch)).await.expect("release");
-}
-
-/// Polls `check` on the Rollout until it holds (Ok) or `timeout` passes (Err with the last Rollout status).
 async fn until(
     live: &Live,
     ns: &str,
@@ -66,35 +34,7 @@ async fn until(
     timeout: Duration,
     check: impl Fn(&Value) -> bool,
 ) -> Result<Value, String> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let ro = rollout(live, ns).await;
-        if check(&ro) {
-            return Ok(ro);
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{ns}: {what} not reached after {timeout:?}; status: {:#}", ro["status"]));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn phase(ro: &Value) -> &str {
-    ro["status"]["phase"].as_str().unwrap_or_default()
-}
-
-/// Runs `command` (a prepared Command) on a blocking thread.
-async fn output(mut command: std::process::Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().expect("run")).await.unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    until_of(live, ns, "reviews", what, timeout, check).await
 }
 
 /// Scenario 1: a canary as good as its stable version goes through its steps under the real controller and

@@ -292,8 +292,13 @@ fn the_demo_seeds_the_chain_shows_live_traffic_and_runs_a_live_canary() {
     let (good, bad) = text.split_once("# release v3").expect("both releases ran");
     let good = good.split_once("# release v2").unwrap().1;
     assert!(good.lines().any(|l| l == "Healthy"), "v2 became Healthy: {good}");
+    // `status --watch`, piped, drew a frame per change while the controller moved the weights step by step.
+    assert!(good.matches("kubectl vroute status --watch  (").count() >= 3, "watch frames: {good}");
+    for weight in ["desired 20% / actual 20%", "desired 50% / actual 50%"] {
+        assert!(good.contains(weight), "the watch showed {weight}: {good}");
+    }
     assert!(bad.contains("Degraded"), "v3 was aborted: {bad}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("error: rollout 'reviews' is Degraded"), "{text}");
+    assert!(bad.contains("error: rollout 'reviews' is Degraded"), "wait said so: {bad}");
 }
 
 #[tokio::test]

@@ -352,6 +352,15 @@ pub async fn dynamic_api(
     (api, obj)
 }
 
+/// The live world alone, without the suite's main control plane (for the demo and the benchmarks, which need
+/// only it): owned by the caller, stopped when dropped.
+#[allow(dead_code)] // the integration suite reaches it through env().live()
+pub async fn live_world() -> Result<live::Live, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let assets = controlplane::assets_dir()?;
+    live::Live::start(&assets, &scratch_dir()?.join("live")).await
+}
+
 /// A scratch directory for this process, after removing those of earlier runs whose process is gone
 /// (a test binary never runs destructors of its shared environment).
 fn scratch_dir() -> Result<PathBuf, String> {

@@ -36,11 +36,16 @@ pub struct Load {
     pub error_rate: BTreeMap<String, f64>,
     /// By the pods' `version` label: mean latency in ms (exponentially distributed; default 20).
     pub latency_ms: BTreeMap<String, f64>,
+    /// `None`: the expected counts exactly (fluid traffic, for scenarios that test behaviour, not chance).
+    /// `Some(seed)`: real traffic's chance, from that seed: Poisson arrivals per pod and tick, each request an
+    /// error with its version's error rate (binomial), so a judge faces the noise it would in production.
+    pub seed: Option<u64>,
 }
 
 pub struct Simulator {
     pub addr: SocketAddr,
     load: Arc<Mutex<Load>>,
+    counters: Arc<Mutex<Counters>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -56,6 +61,8 @@ struct Counters {
     requests: BTreeMap<String, f64>,
     /// Series -> (cumulative bucket counts, sum, count).
     durations: BTreeMap<String, ([f64; BUCKETS.len()], f64, f64)>,
+    /// Version -> when a pod of it was first sent a request.
+    first_traffic: BTreeMap<String, Instant>,
 }
 
 impl Simulator {
@@ -63,7 +70,7 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Mutex::new(Counters::default()));
-        let shown = counters.clone();
+        let (shown, kept) = (counters.clone(), counters.clone());
         let app = axum::Router::new().route(
             "/metrics",
             axum::routing::get(move || {
@@ -78,6 +85,7 @@ impl Simulator {
             let server = tokio::spawn(async move {
                 let _ = axum::serve(listener, app).await;
             });
+            let mut draws = task_load.lock().unwrap().seed.map(Draws::seeded);
             let mut last = Instant::now();
             let mut ticks = tokio::time::interval(TICK);
             loop {
@@ -86,18 +94,23 @@ impl Simulator {
                 last = Instant::now();
                 let load = task_load.lock().unwrap().clone();
                 let routed = stores.route(&ns, &load);
-                count(&mut counters.lock().unwrap(), &ns, &load, &routed, dt);
+                count(&mut counters.lock().unwrap(), &ns, &load, &routed, dt, draws.as_mut());
                 if server.is_finished() {
                     break;
                 }
             }
         });
-        Ok(Simulator { addr, load, task })
+        Ok(Simulator { addr, load, counters: kept, task })
     }
 
     /// Changes the load from now on (counters keep growing from where they are).
     pub fn set(&self, change: impl FnOnce(&mut Load)) {
         change(&mut self.load.lock().unwrap());
+    }
+
+    /// When the pods of `version` were first sent a request (to within a tick), if they have been.
+    pub fn first_traffic(&self, version: &str) -> Option<Instant> {
+        self.counters.lock().unwrap().first_traffic.get(version).copied()
     }
 }
 
@@ -208,8 +221,32 @@ fn ready(pod: &Value) -> bool {
             .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
 }
 
-/// Adds `dt` seconds of the caller's requests.
-fn count(counters: &mut Counters, ns: &str, load: &Load, routed: &[(f64, Vec<Value>)], dt: f64) {
+/// The random draws of a noisy simulator.
+struct Draws(rand::rngs::StdRng);
+
+impl Draws {
+    fn seeded(seed: u64) -> Draws {
+        Draws(rand::SeedableRng::seed_from_u64(seed))
+    }
+
+    /// `(requests, errors)` of one pod in one tick: expected `mean` requests, each failing with `rate`.
+    fn requests(&mut self, mean: f64, rate: f64) -> (f64, f64) {
+        use rand_distr::{Binomial, Distribution, Poisson};
+        let n = if mean > 0.0 { Poisson::new(mean).map_or(0.0, |p| p.sample(&mut self.0)) } else { 0.0 };
+        let errors = Binomial::new(n as u64, rate.clamp(0.0, 1.0)).map_or(0, |b| b.sample(&mut self.0));
+        (n, errors as f64)
+    }
+}
+
+/// Adds `dt` seconds of the caller's requests: their expected counts, or random ones with `draws`.
+fn count(
+    counters: &mut Counters,
+    ns: &str,
+    load: &Load,
+    routed: &[(f64, Vec<Value>)],
+    dt: f64,
+    mut draws: Option<&mut Draws>,
+) {
     let (caller, caller_version) = (&load.caller.0, &load.caller.1);
     for (share, pods) in routed {
         let requests = load.requests_per_second * dt * share;
@@ -220,9 +257,16 @@ fn count(counters: &mut Counters, ns: &str, load: &Load, routed: &[(f64, Vec<Val
             continue;
         }
         for pod in pods {
-            let per_pod = requests / pods.len() as f64;
             let version = pod["metadata"]["labels"]["version"].as_str().unwrap_or("unknown").to_string();
-            let errors = per_pod * load.error_rate.get(&version).copied().unwrap_or(0.0);
+            let rate = load.error_rate.get(&version).copied().unwrap_or(0.0);
+            let mean_requests = requests / pods.len() as f64;
+            let (per_pod, errors) = match draws.as_deref_mut() {
+                Some(draws) => draws.requests(mean_requests, rate),
+                None => (mean_requests, mean_requests * rate),
+            };
+            if per_pod > 0.0 {
+                counters.first_traffic.entry(version.clone()).or_insert_with(Instant::now);
+            }
             let mean = load.latency_ms.get(&version).copied().unwrap_or(20.0);
             for reporter in ["destination", "source"] {
                 for (code, n) in [(200, per_pod - errors), (500, errors)] {
