@@ -11,6 +11,7 @@ pub mod duration;
 pub mod edit;
 pub mod error;
 pub mod exit;
+pub mod gateway;
 pub mod graph;
 pub mod istio;
 pub mod judge;

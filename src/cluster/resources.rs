@@ -26,8 +26,13 @@ pub const fn destination_rules(version: &'static str) -> Res {
 }
 pub const SERVICES: Res = Res { group: "", version: "v1", plural: "services" };
 pub const PODS: Res = Res { group: "", version: "v1", plural: "pods" };
+pub const NAMESPACES: Res = Res { group: "", version: "v1", plural: "namespaces" };
 pub const REPLICA_SETS: Res = Res { group: "apps", version: "v1", plural: "replicasets" };
 pub const ROLLOUTS: Res = Res { group: "argoproj.io", version: "v1alpha1", plural: "rollouts" };
+pub const HTTP_ROUTES: Res = Res { group: "gateway.networking.k8s.io", version: "v1", plural: "httproutes" };
+pub const GATEWAYS: Res = Res { group: "gateway.networking.k8s.io", version: "v1", plural: "gateways" };
+pub const REFERENCE_GRANTS: Res =
+    Res { group: "gateway.networking.k8s.io", version: "v1beta1", plural: "referencegrants" };
 
 impl Res {
     /// The collection URL, cluster-wide when `namespace` is `None`.

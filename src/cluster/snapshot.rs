@@ -7,7 +7,9 @@
 //! route to, set subsets for, or manage the routes of a host here (gateway routes usually live in istio-system).
 //! Without that right the namespace's are listed, and the snapshot records what is missing ([`PartialListing`]).
 
-use super::resources::{self, ISTIO_VERSIONS, PODS, ROLLOUTS, Res, SERVICES, list_read};
+use super::resources::list_read;
+use super::resources::{self, GATEWAYS, HTTP_ROUTES, ISTIO_VERSIONS, NAMESPACES, PODS, REFERENCE_GRANTS, ROLLOUTS};
+use super::resources::{Res, SERVICES};
 use super::{Cluster, ClusterError};
 use crate::graph::{self, Options};
 use crate::objects::read::Readable;
@@ -22,16 +24,28 @@ pub struct Read {
 
 pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &Options) -> Result<Read, ClusterError> {
     let ns = (!all_namespaces).then_some(cluster.namespace.as_str());
-    let (vs, dr, services, pods, rollouts) = tokio::join!(
+    let (vs, dr, services, pods, rollouts, routes, gateways, grants, namespaces) = tokio::join!(
         istio_list(cluster, resources::virtual_services, Listable::VirtualServices, ns),
         istio_list(cluster, resources::destination_rules, Listable::DestinationRules, ns),
         list_read(cluster, SERVICES, ns),
         list_read(cluster, PODS, ns),
-        optional_list(cluster, ROLLOUTS, ns),
+        optional_list(cluster, ROLLOUTS, Listable::Rollouts, ns),
+        optional_list(cluster, HTTP_ROUTES, Listable::HttpRoutes, ns),
+        optional_list(cluster, GATEWAYS, Listable::Gateways, ns),
+        optional_list(cluster, REFERENCE_GRANTS, Listable::ReferenceGrants, ns),
+        list_read(cluster, NAMESPACES, None),
     );
     // Errors are reported in this fixed order (not whichever request failed first), so the same missing
     // permission always gives the same message.
     let (vs, dr, services, pods, rollouts) = (vs?, dr?, services?, pods?, rollouts?);
+    let (routes, gateways, grants) = (routes?, gateways?, grants?);
+    // Namespace labels only say where waypoints serve: without the right to list namespaces, Service labels
+    // are all that is known (the README says so), which is no reason to fail the view.
+    let namespaces = match namespaces {
+        Ok((items, _)) => items,
+        Err(ClusterError::Forbidden { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
     let mut snap = Snapshot::default();
     let istio_version = vs.version;
     snap.virtual_services = vs.listing.items;
@@ -39,8 +53,26 @@ pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &Options) -> R
     snap.services = services.0;
     snap.pods = pods.0;
     snap.rollouts = rollouts.items;
-    snap.unreadable = [vs.listing.unreadable, dr.listing.unreadable, services.1, pods.1, rollouts.unreadable].concat();
-    snap.partial = [vs.listing.partial, dr.listing.partial, rollouts.partial].into_iter().flatten().collect();
+    snap.http_routes = routes.items;
+    snap.gateways = gateways.items;
+    snap.reference_grants = grants.items;
+    snap.namespaces = namespaces;
+    snap.unreadable = [
+        vs.listing.unreadable,
+        dr.listing.unreadable,
+        services.1,
+        pods.1,
+        rollouts.unreadable,
+        routes.unreadable,
+        gateways.unreadable,
+        grants.unreadable,
+    ]
+    .concat();
+    snap.partial =
+        [vs.listing.partial, dr.listing.partial, rollouts.partial, routes.partial, gateways.partial, grants.partial]
+            .into_iter()
+            .flatten()
+            .collect();
     if let Some(ns) = ns {
         let more: Vec<String> = graph::needed_namespaces(&snap, opts).into_iter().filter(|n| n != ns).collect();
         let (services, pods) = tokio::try_join!(
@@ -113,11 +145,17 @@ async fn widest_list<T: Readable>(
     }
 }
 
-/// Rollouts are optional: no CRD means no Rollouts; no permission is recorded rather than fatal. They are
-/// listed cluster-wide when allowed: a Rollout in another namespace may manage routes here (`virtualService:
-/// {name: vs.namespace}`), and an edit must not touch them; with namespace rights only, the namespace's are all
-/// that can be known.
-async fn optional_list<T: Readable>(cluster: &Cluster, res: Res, ns: Option<&str>) -> Result<Listing<T>, ClusterError> {
+/// Rollouts and the Gateway API objects are optional: no CRD means none; no permission is recorded rather than
+/// fatal. They are listed cluster-wide when allowed: a Rollout in another namespace may manage routes here
+/// (`virtualService: {name: vs.namespace}`), and an edit must not touch them; an HTTPRoute in a caller's
+/// namespace (a consumer route) or a Gateway's routes the host's; with namespace rights only, the namespace's
+/// are all that can be known.
+async fn optional_list<T: Readable>(
+    cluster: &Cluster,
+    res: Res,
+    what: Listable,
+    ns: Option<&str>,
+) -> Result<Listing<T>, ClusterError> {
     let none = |partial| Listing { items: Vec::new(), unreadable: Vec::new(), partial };
     if ns.is_some() {
         match list_read(cluster, res, None).await {
@@ -130,11 +168,9 @@ async fn optional_list<T: Readable>(cluster: &Cluster, res: Res, ns: Option<&str
     match list_read(cluster, res, ns).await {
         Ok((items, unreadable)) => Ok(Listing { items, unreadable, partial: None }),
         Err(ClusterError::NotFound { .. }) => Ok(none(None)),
-        Err(ClusterError::Forbidden { .. }) => Ok(none(Some(PartialListing {
-            resource: Listable::Rollouts,
-            listed: Listed::Nothing,
-            reason: Shortfall::Forbidden,
-        }))),
+        Err(ClusterError::Forbidden { .. }) => {
+            Ok(none(Some(PartialListing { resource: what, listed: Listed::Nothing, reason: Shortfall::Forbidden })))
+        }
         Err(e) => Err(e),
     }
 }

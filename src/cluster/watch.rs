@@ -1,10 +1,12 @@
 //! Changes to what a view reads, through the watch API (no polling): the same kinds, the same Istio API
 //! version and as wide a scope as the snapshot read them. VirtualServices, DestinationRules and Rollouts are
 //! watched everywhere when the user may list them cluster-wide (one in another namespace may route to, define
-//! subsets for, or manage a host here); Services and Pods in the namespace.
+//! subsets for, or manage a host here); Services and Pods in the namespace. The Gateway API kinds (HTTPRoutes,
+//! Gateways, ReferenceGrants) the same way, and only where their CRDs are served: a cluster without them gets
+//! no watch that fails forever.
 
 use super::Cluster;
-use super::resources::{self, PODS, ROLLOUTS, Res, SERVICES};
+use super::resources::{self, GATEWAYS, HTTP_ROUTES, PODS, REFERENCE_GRANTS, ROLLOUTS, Res, SERVICES};
 use futures::{Stream, StreamExt};
 use kube::api::{Api, DynamicObject, GroupVersionKind, ListParams};
 use kube::core::PartialObjectMeta;
@@ -67,19 +69,29 @@ async fn watched(
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(r.group, r.version, kind), r.plural)
     };
     let kinds = [
-        (resource(resources::virtual_services(istio_version), "VirtualService"), true),
-        (resource(resources::destination_rules(istio_version), "DestinationRule"), true),
-        (resource(SERVICES, "Service"), false),
-        (resource(PODS, "Pod"), false),
-        (resource(ROLLOUTS, "Rollout"), true),
+        (resource(resources::virtual_services(istio_version), "VirtualService"), true, false),
+        (resource(resources::destination_rules(istio_version), "DestinationRule"), true, false),
+        (resource(SERVICES, "Service"), false, false),
+        (resource(PODS, "Pod"), false, false),
+        (resource(ROLLOUTS, "Rollout"), true, false),
+        (resource(HTTP_ROUTES, "HTTPRoute"), true, true),
+        (resource(GATEWAYS, "Gateway"), true, true),
+        (resource(REFERENCE_GRANTS, "ReferenceGrant"), true, true),
     ];
-    let scoped = kinds.iter().map(|(ar, wide)| async move {
+    let scoped = kinds.iter().map(|(ar, wide, optional)| async move {
         let everywhere = Api::all_with(cluster.client.clone(), ar);
-        match ns {
-            None => everywhere,
-            Some(_) if *wide && everywhere.list_metadata(&ListParams::default().limit(1)).await.is_ok() => everywhere,
-            Some(ns) => Api::namespaced_with(cluster.client.clone(), ns, ar),
+        let namespaced = |ns: &str| Api::namespaced_with(cluster.client.clone(), ns, ar);
+        let probe = match (ns, *wide || *optional) {
+            (Some(ns), false) => return Some(namespaced(ns)),
+            (None, false) => return Some(everywhere),
+            _ => everywhere.list_metadata(&ListParams::default().limit(1)).await,
+        };
+        match (probe, ns) {
+            (Ok(_), _) if *wide => Some(everywhere),
+            (Err(kube::Error::Api(e)), _) if *optional && e.code == 404 => None,
+            (_, Some(ns)) => Some(namespaced(ns)),
+            (_, None) => Some(everywhere),
         }
     });
-    futures::future::join_all(scoped).await
+    futures::future::join_all(scoped).await.into_iter().flatten().collect()
 }

@@ -33,6 +33,7 @@ pub fn host<'s>(idx: &Index<'s>, target: &str) -> HostNode<'s> {
     let namespace = host::service_of(target, domain)
         .map(|(_, ns)| ns)
         .or_else(|| vss.first().map(|vs| vs.metadata.namespace.clone()))
+        .or_else(|| idx.routes_by_host.get(target)?.first().map(|a| a.route.metadata.namespace.clone()))
         .unwrap_or_default();
 
     // Every version routed or mirrored to, in order of first appearance.
@@ -47,6 +48,12 @@ pub fn host<'s>(idx: &Index<'s>, target: &str) -> HostNode<'s> {
                     keys.push(key);
                 }
             }
+        }
+    }
+    let attached = idx.routes_by_host.get(target).map(Vec::as_slice).unwrap_or_default();
+    for key in super::gateway::keys(attached, domain) {
+        if !keys.contains(&key) {
+            keys.push(key);
         }
     }
     let dest_hosts: BTreeSet<&String> = keys.iter().map(|k| &k.host).collect();
@@ -77,14 +84,18 @@ pub fn host<'s>(idx: &Index<'s>, target: &str) -> HostNode<'s> {
             }
         }
     }
+    let (http_routes, rules) = super::gateway::rules(attached, &namer);
     let versions = keys.into_iter().map(|k| version(idx, k, &namer)).collect();
     HostNode {
         host: target.to_string(),
         namespace,
         split,
         version_pinned: false,
+        waypoint: idx.waypoint(target),
         virtual_services: vss,
         routes,
+        http_routes,
+        rules,
         versions,
         rollout: None,
         findings: Vec::new(),

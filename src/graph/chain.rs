@@ -24,6 +24,22 @@ pub(super) fn check(idx: &Index, opts: &Options, graph: &mut RouteGraph) {
             continue;
         }
         node.version_pinned = true;
+        // A waypoint applies the VirtualService without the caller's identity: `sourceLabels` never match
+        // there, so no chain through this host is pinned, whatever the routes say.
+        if let Some(w) = idx.waypoint(&node.host) {
+            node.findings.push(Code::WaypointIgnoresSourceLabels.finding(
+                vs.reference().to_string(),
+                format!(
+                    "{} pins callers by sourceLabels, but waypoint {} serves {} ({} has istio.io/use-waypoint): \
+                     waypoints ignore sourceLabels, so a caller at one version can reach any version",
+                    vs.reference().label(),
+                    w.name,
+                    host::short(&node.host, idx.domain()),
+                    w.labelled
+                ),
+            ));
+            continue;
+        }
         let apps: BTreeSet<&str> = blocks().filter_map(|m| m.source_labels.get("app").map(String::as_str)).collect();
         let mut callers: Vec<Caller> = Vec::new();
         if apps.is_empty() {

@@ -53,10 +53,16 @@ pub enum Code {
     /// The same code as [`Code::PartialListing`] (the view is incomplete), with a hint about the object.
     UnreadableObject,
     PrometheusUnavailable,
+    BackendMissing,
+    BackendNotGranted,
+    ParentMissing,
+    RouteNotAccepted,
+    MixedRouteApis,
+    WaypointIgnoresSourceLabels,
 }
 
 /// Every code, in the README's order.
-pub const ALL: [Code; 17] = [
+pub const ALL: [Code; 23] = [
     Code::UnknownSubset,
     Code::NoReadyPods,
     Code::IdleSubsetNoReadyPods,
@@ -74,6 +80,12 @@ pub const ALL: [Code; 17] = [
     Code::PartialListing,
     Code::UnreadableObject,
     Code::PrometheusUnavailable,
+    Code::BackendMissing,
+    Code::BackendNotGranted,
+    Code::ParentMissing,
+    Code::RouteNotAccepted,
+    Code::MixedRouteApis,
+    Code::WaypointIgnoresSourceLabels,
 ];
 
 impl Code {
@@ -95,6 +107,12 @@ impl Code {
             Code::OutlierDetectionOnCanary => "VR114",
             Code::PartialListing | Code::UnreadableObject => "VR115",
             Code::PrometheusUnavailable => "VR116",
+            Code::BackendMissing => "VR117",
+            Code::BackendNotGranted => "VR118",
+            Code::ParentMissing => "VR119",
+            Code::RouteNotAccepted => "VR120",
+            Code::MixedRouteApis => "VR121",
+            Code::WaypointIgnoresSourceLabels => "VR122",
         }
     }
 
@@ -105,7 +123,12 @@ impl Code {
             | Code::UnknownHost
             | Code::BrokenVersionChain
             | Code::CrossVersionTraffic
-            | Code::ZeroTotalWeight => Severity::Error,
+            | Code::ZeroTotalWeight
+            | Code::BackendMissing
+            | Code::BackendNotGranted
+            | Code::ParentMissing
+            | Code::RouteNotAccepted
+            | Code::WaypointIgnoresSourceLabels => Severity::Error,
             Code::IdleSubsetNoReadyPods
             | Code::UnreachableRoute
             | Code::DuplicateVirtualService
@@ -115,7 +138,8 @@ impl Code {
             | Code::DuplicateSubset
             | Code::PartialListing
             | Code::UnreadableObject
-            | Code::PrometheusUnavailable => Severity::Warning,
+            | Code::PrometheusUnavailable
+            | Code::MixedRouteApis => Severity::Warning,
             Code::OutlierDetectionOnCanary => Severity::Info,
         }
     }
@@ -151,6 +175,19 @@ impl Code {
             }
             Code::PrometheusUnavailable => {
                 "check --prometheus-url / --prometheus-service; traffic figures are not shown"
+            }
+            Code::BackendMissing => "create the backend Service or fix its name; its share of requests gets HTTP 500",
+            Code::BackendNotGranted => {
+                "add a ReferenceGrant in the backend's namespace from HTTPRoutes of the route's namespace"
+            }
+            Code::ParentMissing => "create the parent Service or Gateway, or fix the parentRef",
+            Code::RouteNotAccepted => "read the condition's reason; a route that is not Accepted routes nothing",
+            Code::WaypointIgnoresSourceLabels => {
+                "pin on a version header the callers propagate (an HTTPRoute header match), or keep sidecars for \
+                 this namespace"
+            }
+            Code::MixedRouteApis => {
+                "route the host with one API: mixing VirtualServices and HTTPRoutes is undefined in ambient mode"
             }
         }
     }

@@ -2,12 +2,14 @@
 //! order), Services by identity, DestinationRules by host (wildcards apart, so lookups stay O(1) per host on
 //! big meshes), pods by namespace, and which workloads are Rollouts.
 
+use crate::gateway::route::Parent;
+use crate::gateway::{HttpRoute, ReferenceGrant};
 use crate::istio::host;
 use crate::istio::objects::{DestinationRule, Subset, VirtualService};
 use crate::objects::Snapshot;
-use crate::objects::k8s::{Pod, Service};
+use crate::objects::k8s::{Pod, Service, USE_WAYPOINT};
 use crate::objects::meta::{Kind, Labels, ObjectRef, selects};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub struct Index<'a> {
     domain: String,
@@ -21,6 +23,28 @@ pub struct Index<'a> {
     pub pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
     /// Every Rollout, to tell Rollout-owned pods from Deployment-owned ones.
     rollouts: HashSet<ObjectRef>,
+    /// HTTPRoutes by the host they route: a Service parent's host (mesh), or a Gateway route's hostnames.
+    pub routes_by_host: BTreeMap<String, Vec<Attached<'a>>>,
+    gateways: HashSet<ObjectRef>,
+    grants: Vec<&'a ReferenceGrant>,
+    namespace_labels: HashMap<&'a str, &'a Labels>,
+}
+
+/// Where a waypoint serves a host's traffic, and which label says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waypoint {
+    pub name: String,
+    /// `Service/ns/name` or `Namespace/ns`: the object carrying `istio.io/use-waypoint`.
+    pub labelled: String,
+}
+
+/// An HTTPRoute attached to a host through one of its parents.
+#[derive(Clone, Debug)]
+pub struct Attached<'a> {
+    pub route: &'a HttpRoute,
+    /// Which of `spec.parentRefs`.
+    pub parent_index: usize,
+    pub parent: Parent,
 }
 
 impl<'a> Index<'a> {
@@ -59,7 +83,81 @@ impl<'a> Index<'a> {
             .map(|r| ObjectRef::new(Kind::Rollout, &r.metadata.namespace, &r.metadata.name))
             .chain(snap.unreadable.iter().filter(|u| u.object.kind == Kind::Rollout).map(|u| u.object.clone()))
             .collect();
-        Self { domain: domain.to_string(), vs_by_host, services, drs, drs_by_host, wildcard_drs, pods_by_ns, rollouts }
+        let mut routes_by_host: BTreeMap<String, Vec<Attached>> = BTreeMap::new();
+        for route in &snap.http_routes {
+            let ns = &route.metadata.namespace;
+            for (parent_index, p) in route.spec.parent_refs.iter().enumerate() {
+                let parent = p.resolve(ns);
+                let hosts = match &parent {
+                    Parent::Service { service, .. } => {
+                        vec![format!("{}.{}.svc.{domain}", service.name, service.namespace)]
+                    }
+                    Parent::Gateway { .. } if route.spec.hostnames.is_empty() => vec!["*".to_string()],
+                    Parent::Gateway { .. } => route.spec.hostnames.clone(),
+                    Parent::Other { .. } => Vec::new(),
+                };
+                for h in hosts {
+                    let list = routes_by_host.entry(h).or_default();
+                    list.push(Attached { route, parent_index, parent: parent.clone() });
+                }
+            }
+        }
+        let gateways = snap.gateways.iter().map(|g| g.reference()).collect();
+        let grants = snap.reference_grants.iter().collect();
+        let namespace_labels = snap.namespaces.iter().map(|n| (n.metadata.name.as_str(), &n.metadata.labels)).collect();
+        Self {
+            domain: domain.to_string(),
+            vs_by_host,
+            services,
+            drs,
+            drs_by_host,
+            wildcard_drs,
+            pods_by_ns,
+            rollouts,
+            routes_by_host,
+            gateways,
+            grants,
+            namespace_labels,
+        }
+    }
+
+    /// The waypoint serving a Service host: the Service's `istio.io/use-waypoint` label, else its namespace's
+    /// (`none` on the Service opts it out).
+    pub fn waypoint(&self, host_name: &str) -> Option<Waypoint> {
+        let (name, ns) = host::service_of(host_name, &self.domain)?;
+        let service =
+            self.services.get(&(ns.as_str(), name.as_str())).and_then(|s| s.metadata.labels.get(USE_WAYPOINT));
+        match service.map(String::as_str) {
+            Some("none") => None,
+            Some(w) => Some(Waypoint { name: w.to_string(), labelled: format!("Service/{ns}/{name}") }),
+            None => {
+                let w = self.namespace_labels.get(ns.as_str())?.get(USE_WAYPOINT).filter(|w| *w != "none")?;
+                Some(Waypoint { name: w.clone(), labelled: format!("Namespace/{ns}") })
+            }
+        }
+    }
+
+    pub fn has_gateway(&self, gateway: &ObjectRef) -> bool {
+        self.gateways.contains(gateway)
+    }
+
+    /// Whether a ReferenceGrant in `to.namespace` lets HTTPRoutes of `from_namespace` refer to Service `to`.
+    pub fn granted(&self, from_namespace: &str, to: &ObjectRef) -> bool {
+        self.grants.iter().filter(|g| g.metadata.namespace == to.namespace).any(|g| {
+            let from = g.spec.from.iter().any(|f| {
+                f.group == crate::gateway::objects::GROUP && f.kind == "HTTPRoute" && f.namespace == from_namespace
+            });
+            let target =
+                g.spec.to.iter().any(|t| {
+                    t.group.is_empty() && t.kind == "Service" && t.name.as_ref().is_none_or(|n| *n == to.name)
+                });
+            from && target
+        })
+    }
+
+    /// Every host some VirtualService or HTTPRoute routes.
+    pub fn routed_hosts(&self) -> BTreeSet<&String> {
+        self.vs_by_host.keys().chain(self.routes_by_host.keys()).collect()
     }
 
     /// The cluster DNS domain hosts resolve in.

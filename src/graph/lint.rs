@@ -29,12 +29,9 @@ pub fn host(idx: &Index, node: &mut HostNode) {
     }
     for v in &node.versions {
         let Some(pods) = v.pods.filter(|p| p.ready == 0) else { continue };
-        let routed = node
-            .routes
-            .iter()
-            .filter(|r| r.reachable)
-            .flat_map(|r| &r.destinations)
-            .any(|d| d.version == v.name && d.share > 0.0);
+        let vs_dests = node.routes.iter().filter(|r| r.reachable).flat_map(|r| &r.destinations);
+        let rule_dests = node.rules.iter().filter(|r| r.reachable).flat_map(|r| &r.destinations);
+        let routed = vs_dests.chain(rule_dests).any(|d| d.version == v.name && d.share > 0.0);
         let code = if routed { Code::NoReadyPods } else { Code::IdleSubsetNoReadyPods };
         let what = if routed { "receives traffic but selects" } else { "selects" };
         findings.push(code.finding(

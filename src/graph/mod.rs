@@ -18,6 +18,8 @@ mod bluegreen;
 pub mod build;
 pub mod chain;
 pub mod findings;
+pub mod gateway;
+mod gateway_lint;
 mod index;
 pub mod lint;
 pub mod ownership;
@@ -25,9 +27,11 @@ pub mod select;
 pub mod traffic;
 
 pub use findings::{Code, Finding, Severity};
-pub use index::Index;
+pub use index::{Index, Waypoint};
 pub use select::{close_names, needed_namespaces};
 
+use crate::gateway::objects::{HttpRoute as HttpRouteObject, Rule as GatewayRule};
+use crate::gateway::route::Parent;
 use crate::istio::{HttpRoute, VersionKey, VirtualService};
 use crate::objects::{Labels, ObjectRef, Snapshot, Unreadable};
 use crate::rollouts::IstioOwnership;
@@ -95,10 +99,16 @@ pub struct HostNode<'s> {
     pub split: SplitKind,
     /// Routes send callers to the callee version matching their own (`sourceLabels` on the version label).
     pub version_pinned: bool,
+    /// The waypoint serving the host (ambient mode), from the Service's or namespace's labels.
+    pub waypoint: Option<index::Waypoint>,
     /// VirtualServices claiming the host, in the order Istio applies them.
     pub virtual_services: Vec<&'s VirtualService>,
     /// Every http route of those, in order.
     pub routes: Vec<RouteNode<'s>>,
+    /// HTTPRoutes attached to the host (a Service parent, or a Gateway route's hostname), oldest first.
+    pub http_routes: Vec<&'s HttpRouteObject>,
+    /// Their rules, per audience in Gateway API precedence (the most specific match first).
+    pub rules: Vec<RuleNode<'s>>,
     pub versions: Vec<VersionNode>,
     pub rollout: Option<RolloutNode>,
     pub findings: Vec<Finding>,
@@ -115,6 +125,57 @@ pub struct RouteNode<'s> {
     pub reachable: bool,
     /// The Rollout that rewrites this route's weights.
     pub managed_by: Option<ObjectRef>,
+}
+
+/// One rule of an HTTPRoute, as it applies to one audience.
+pub struct RuleNode<'s> {
+    pub route: &'s HttpRouteObject,
+    /// Position in the HTTPRoute's `rules` list.
+    pub index: usize,
+    pub rule: &'s GatewayRule,
+    /// The parent through which the rule applies to this host.
+    pub parent: Parent,
+    pub audience: Audience,
+    /// Backends as versions with their effective shares; a backend that is not a Service is named by kind.
+    pub destinations: Vec<DestinationNode>,
+    pub mirror: Option<MirrorNode>,
+    /// False when, for its audience, every match of the rule is taken by a match ranked before it.
+    pub reachable: bool,
+    /// What the parent's controller wrote in the route's status for this parent.
+    pub conditions: Vec<ConditionNode>,
+    /// The Rollout whose Gateway API plugin rewrites this rule's weights.
+    pub managed_by: Option<ObjectRef>,
+}
+
+/// Who a rule applies to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Audience {
+    /// Mesh, a route in the Service's own namespace (a producer route): every caller without a consumer route.
+    Producers,
+    /// Mesh, a route in the caller's namespace (a consumer route): callers in that namespace only, before any
+    /// producer route.
+    Consumers(String),
+    /// North-south: requests through this Gateway.
+    Gateway(ObjectRef),
+}
+
+impl std::fmt::Display for Audience {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Audience::Producers => f.write_str("every caller"),
+            Audience::Consumers(ns) => write!(f, "callers in {ns}"),
+            Audience::Gateway(g) => write!(f, "via {g}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConditionNode {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
 }
 
 pub struct DestinationNode {
@@ -203,9 +264,11 @@ pub fn build<'s>(snap: &'s Snapshot, opts: &Options) -> Result<RouteGraph<'s>, M
     bluegreen::attach(snap, &idx, opts, &mut graph);
     for host in &mut graph.hosts {
         lint::host(&idx, host);
+        gateway_lint::host(&idx, host);
     }
     chain::check(&idx, opts, &mut graph);
     ownership::attach(snap, &opts.scope, &mut graph);
+    ownership::attach_gateway(snap, &mut graph);
     for host in &mut graph.hosts {
         lint::outlier_detection_on_canaries(host, &idx);
     }

@@ -6,7 +6,7 @@ use super::findings::Code;
 use super::{HostNode, Owner, RolloutNode, RouteGraph, Scope};
 use crate::istio::VirtualService;
 use crate::objects::{Kind, ObjectRef, Snapshot};
-use crate::rollouts::{self, DestinationRole, IstioOwnership, Rollout, progress};
+use crate::rollouts::{self, DestinationRole, GatewayOwnership, IstioOwnership, Rollout, progress};
 use std::collections::{HashMap, HashSet};
 
 pub(super) fn attach<'s>(snap: &'s Snapshot, scope: &Scope, graph: &mut RouteGraph<'s>) {
@@ -108,7 +108,6 @@ fn mark_routes(node: &mut HostNode, owner: &Owner) -> bool {
 
 fn rollout_node(ro: &Rollout, owner: &Owner, node: &HostNode) -> RolloutNode {
     let own = &owner.ownership;
-    let phase = rollouts::phase(ro);
     let owned = node.routes.iter().find(|r| r.managed_by.as_ref() == Some(&owner.rollout));
     let actual = owned.map(|r| {
         r.destinations
@@ -118,15 +117,73 @@ fn rollout_node(ro: &Rollout, owner: &Owner, node: &HostNode) -> RolloutNode {
             .sum::<f64>()
     });
     RolloutNode {
-        rollout: owner.rollout.clone(),
+        canary_subset: own.destination_rule.as_ref().map(|d| d.canary_subset.clone()),
+        stable_subset: own.destination_rule.as_ref().map(|d| d.stable_subset.clone()),
+        ..progress_of(ro, owner.rollout.clone(), actual)
+    }
+}
+
+/// What the Rollout is doing, as `kubectl argo rollouts get` shows it, with the canary share its route gives.
+fn progress_of(ro: &Rollout, rollout: ObjectRef, actual: Option<f64>) -> RolloutNode {
+    let phase = rollouts::phase(ro);
+    RolloutNode {
+        rollout,
         strategy: progress::strategy_kind(ro).map_or("unknown", |k| k.as_str()).to_string(),
         phase: phase.phase.as_str().to_string(),
         message: phase.message,
         step: progress::step_progress(ro).map(|s| s.to_string()),
-        canary_subset: own.destination_rule.as_ref().map(|d| d.canary_subset.clone()),
-        stable_subset: own.destination_rule.as_ref().map(|d| d.stable_subset.clone()),
+        canary_subset: None,
+        stable_subset: None,
         desired_canary_weight: progress::desired_weights(ro).map(|w| i64::from(w.canary)),
         actual_canary_weight: actual,
+    }
+}
+
+/// Rollouts whose Gateway API traffic-router plugin (`argoproj-labs/gatewayAPI`) sets the weights of HTTPRoute
+/// rules: the rules that name its canary or stable Service are its own, as a managed VirtualService route is.
+pub(super) fn attach_gateway(snap: &Snapshot, graph: &mut RouteGraph) {
+    for ro in &snap.rollouts {
+        let Some(own) = GatewayOwnership::of(ro) else { continue };
+        let rollout = reference(ro);
+        let services = [own.canary_service.as_str(), own.stable_service.as_str()];
+        for node in &mut graph.hosts {
+            let mut canary_share = None;
+            for rule in node.rules.iter_mut().filter(|r| own.routes.contains(&r.route.reference())) {
+                let ns = &rule.route.metadata.namespace;
+                let role = |b: &crate::gateway::objects::BackendRef| {
+                    b.service(ns).filter(|s| s.namespace == ro.metadata.namespace).map(|s| s.name)
+                };
+                let named =
+                    rule.rule.backend_refs.iter().any(|b| role(b).is_some_and(|n| services.contains(&n.as_str())));
+                if !named {
+                    continue;
+                }
+                rule.managed_by = Some(rollout.clone());
+                let canary: f64 = rule
+                    .rule
+                    .backend_refs
+                    .iter()
+                    .zip(&rule.destinations)
+                    .filter(|(b, _)| role(b).is_some_and(|n| n == own.canary_service))
+                    .map(|(_, d)| d.share)
+                    .sum();
+                // The split the plugin sets shows best on a rule with both Services (a header rule to the
+                // canary alone is 100% canary whatever the step).
+                let both = rule.rule.backend_refs.iter().any(|b| role(b).is_some_and(|n| n == own.stable_service));
+                match canary_share {
+                    Some((true, _)) => {}
+                    Some((false, _)) if !both => {}
+                    _ => canary_share = Some((both, canary)),
+                }
+            }
+            if let Some((_, actual)) = canary_share
+                && node.rollout.is_none()
+            {
+                let progress = progress_of(ro, rollout.clone(), Some(actual));
+                drift(&progress, node);
+                node.rollout = Some(progress);
+            }
+        }
     }
 }
 
@@ -138,7 +195,7 @@ fn drift(r: &RolloutNode, node: &mut HostNode) {
     {
         node.findings.push(Code::RolloutWeightDrift.finding(
             r.rollout.to_string(),
-            format!("the Rollout wants {desired}% on the canary, but its VirtualService route gives {actual:.0}%"),
+            format!("the Rollout wants {desired}% on the canary, but its route gives {actual:.0}%"),
         ));
     }
 }

@@ -1,5 +1,6 @@
 //! Which hosts a view covers, which namespaces' Services and Pods it needs, and close names for a typo.
 
+use super::gateway;
 use super::index::Index;
 use super::{ModelError, Options, Scope};
 use crate::istio::host;
@@ -11,21 +12,31 @@ use std::collections::BTreeSet;
 pub fn hosts(idx: &Index, snap: &Snapshot, opts: &Options) -> Result<Vec<String>, ModelError> {
     let domain = idx.domain();
     let in_namespace = |h: &str, ns: &str| host::service_of(h, domain).is_some_and(|(_, n)| n == ns);
+    let none = Vec::new();
     let selected: Vec<String> = idx
-        .vs_by_host
-        .iter()
-        .filter(|(h, vss)| match &opts.scope {
-            Scope::All => true,
-            Scope::Namespace(ns) => {
-                in_namespace(h, ns)
-                    || vss.iter().any(|vs| &vs.metadata.namespace == ns)
-                    || vss.iter().any(|vs| vs.destination_hosts(domain).any(|d| in_namespace(&d, ns)))
-            }
-            Scope::Host { host: target, .. } => {
-                *h == target || vss.iter().any(|vs| vs.destination_hosts(domain).any(|d| &d == target))
+        .routed_hosts()
+        .into_iter()
+        .filter(|h| {
+            let vss = idx.vs_by_host.get(*h).unwrap_or(&none);
+            let routes = idx.routes_by_host.get(*h).map(Vec::as_slice).unwrap_or_default();
+            let backends = || routes.iter().flat_map(|a| gateway::keys(std::slice::from_ref(a), domain));
+            match &opts.scope {
+                Scope::All => true,
+                Scope::Namespace(ns) => {
+                    in_namespace(h, ns)
+                        || vss.iter().any(|vs| &vs.metadata.namespace == ns)
+                        || vss.iter().any(|vs| vs.destination_hosts(domain).any(|d| in_namespace(&d, ns)))
+                        || routes.iter().any(|a| &a.route.metadata.namespace == ns)
+                        || backends().any(|k| in_namespace(&k.host, ns))
+                }
+                Scope::Host { host: target, .. } => {
+                    *h == target
+                        || vss.iter().any(|vs| vs.destination_hosts(domain).any(|d| &d == target))
+                        || backends().any(|k| &k.host == target)
+                }
             }
         })
-        .map(|(h, _)| h.clone())
+        .map(|h| h.to_string())
         .collect();
     match &opts.scope {
         Scope::Host { host: target, input } if selected.is_empty() => {
@@ -51,16 +62,24 @@ pub fn needed_namespaces(snap: &Snapshot, opts: &Options) -> BTreeSet<String> {
     if let Scope::Host { host, .. } = &opts.scope {
         selected.push(host.clone());
     }
-    let vss = selected.iter().filter_map(|h| idx.vs_by_host.get(h)).flatten();
-    let dests = vss.flat_map(|vs| vs.destination_hosts(idx.domain()).collect::<Vec<_>>());
     let domain = idx.domain();
-    selected.iter().cloned().chain(dests).filter_map(|h| host::service_of(&h, domain).map(|(_, ns)| ns)).collect()
+    let vss = selected.iter().filter_map(|h| idx.vs_by_host.get(h)).flatten();
+    let dests = vss.flat_map(|vs| vs.destination_hosts(domain).collect::<Vec<_>>());
+    let routes = selected.iter().filter_map(|h| idx.routes_by_host.get(h));
+    let backends = routes.flat_map(|a| gateway::keys(a, domain)).map(|k| k.host);
+    selected
+        .iter()
+        .cloned()
+        .chain(dests)
+        .chain(backends)
+        .filter_map(|h| host::service_of(&h, domain).map(|(_, ns)| ns))
+        .collect()
 }
 
 /// Up to three known names close to what the user typed.
 fn suggestions(input: &str, idx: &Index, snap: &Snapshot) -> Vec<String> {
     let mut candidates: BTreeSet<String> = snap.services.iter().map(|s| s.metadata.name.clone()).collect();
-    candidates.extend(idx.vs_by_host.keys().map(|h| host::short(h, idx.domain())));
+    candidates.extend(idx.routed_hosts().into_iter().map(|h| host::short(h, idx.domain())));
     close_names(input, candidates)
 }
 

@@ -1,7 +1,7 @@
 //! The route graph fed typed objects in-process, no cluster: manifests in, passes run, nodes and findings out.
 
 use super::*;
-use crate::objects::offline;
+use crate::objects::{Kind, offline};
 
 const D: &str = "cluster.local";
 
@@ -267,4 +267,164 @@ fn a_blue_green_rollout_shows_its_active_and_preview_versions() {
     assert_eq!(versions, [("active", one, "Rollout/reviews (active)"), ("preview", one, "Rollout/reviews (preview)")]);
     let rollout = host.rollout.as_ref().unwrap();
     assert_eq!((rollout.strategy.as_str(), rollout.phase.as_str()), ("blueGreen", "Paused"));
+}
+
+/// Istio's bookinfo on Gateway API: one Service per version, a mesh HTTPRoute at 90/10 and a header rule to v2
+/// written after the catch-all (document order would never reach it; Gateway API precedence does).
+fn bookinfo_gamma(extra: &str) -> String {
+    let mut out =
+        String::from("apiVersion: v1\nkind: Service\nmetadata: {name: reviews}\nspec: {selector: {app: reviews}}\n");
+    for v in ["v1", "v2", "v3"] {
+        out += &format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: reviews-{v}}}\nspec: {{selector: {{app: reviews, version: {v}}}}}\n\
+             ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: reviews-{v}}}\nspec:\n  replicas: 1\n  \
+             template: {{metadata: {{labels: {{app: reviews, version: {v}}}}}}}\n"
+        );
+    }
+    out += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: reviews}\nspec:\n  \
+            parentRefs: [{group: \"\", kind: Service, name: reviews, port: 9080}]\n  rules:\n  \
+            - backendRefs: [{name: reviews-v1, port: 9080, weight: 90}, {name: reviews-v2, port: 9080, weight: 10}]\n  \
+            - matches: [{headers: [{name: end-user, value: jason}]}]\n    backendRefs: [{name: reviews-v2, port: 9080}]\n";
+    out + extra
+}
+
+#[test]
+fn http_routes_are_hosts_with_rules_in_gateway_api_precedence() {
+    let snap = snapshot(&bookinfo_gamma(""), "bookinfo");
+    let graph = build(&snap, &options(Scope::Namespace("bookinfo".into()))).unwrap();
+    let host = graph.host("reviews.bookinfo.svc.cluster.local").expect("the route's parent Service is a host");
+    assert_eq!(host.split, SplitKind::Host);
+    let order: Vec<usize> = host.rules.iter().map(|r| r.index).collect();
+    assert_eq!(order, vec![1, 0], "the header rule is more specific, so it applies first");
+    assert!(host.rules.iter().all(|r| r.reachable));
+    let shares: Vec<(String, f64)> = host.rules[1].destinations.iter().map(|d| (d.version.clone(), d.share)).collect();
+    assert_eq!(shares, vec![("reviews-v1.bookinfo".into(), 90.0), ("reviews-v2.bookinfo".into(), 10.0)]);
+    let versions: Vec<(&str, Option<PodCount>)> = host.versions.iter().map(|v| (v.name.as_str(), v.pods)).collect();
+    assert_eq!(
+        versions,
+        vec![
+            ("reviews-v1.bookinfo", Some(PodCount { ready: 1, total: 1 })),
+            ("reviews-v2.bookinfo", Some(PodCount { ready: 1, total: 1 }))
+        ]
+    );
+    assert!(codes(&graph).is_empty(), "{:?}", graph.all_findings().collect::<Vec<_>>());
+}
+
+#[test]
+fn http_route_findings() {
+    let extra = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: broken}\nspec:\n  \
+                 parentRefs: [{group: \"\", kind: Service, name: ratings}]\n  rules:\n  \
+                 - backendRefs: [{name: ratings-v9}, {name: ratings, namespace: other}]\n  \
+                 - matches: [{path: {type: PathPrefix, value: /}}]\n    backendRefs: [{name: reviews-v1, weight: 0}, {name: reviews-v2, weight: 0}]\n\
+                 status:\n  parents:\n  - parentRef: {group: \"\", kind: Service, name: ratings}\n    controllerName: istio.io/gateway-controller\n    \
+                 conditions: [{type: Accepted, status: \"False\", reason: BackendNotFound, message: no ratings}]\n\
+                 ---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\nspec:\n  hosts: [reviews]\n  \
+                 http: [{route: [{destination: {host: reviews-v1}}]}]\n";
+    let snap = snapshot(&bookinfo_gamma(extra), "bookinfo");
+    let graph = build(&snap, &options(Scope::All)).unwrap();
+    let found: Vec<(&str, &str)> = graph.all_findings().map(|f| (f.code, f.message.as_str())).collect();
+    let has = |code: &str, text: &str| found.iter().any(|(c, m)| *c == code && m.contains(text));
+    assert!(has("VR119", "names parent Service/bookinfo/ratings, which does not exist"), "{found:#?}");
+    assert!(
+        has("VR120", "is not Accepted by parent Service/bookinfo/ratings (BackendNotFound: no ratings)"),
+        "{found:#?}"
+    );
+    assert!(has("VR117", "sends 50% to Service/bookinfo/ratings-v9, which does not exist"), "{found:#?}");
+    assert!(has("VR118", "Service/other/ratings, in another namespace, and no ReferenceGrant"), "{found:#?}");
+    assert!(has("VR112", "rule #1: all backend weights are 0"), "{found:#?}");
+    assert!(has("VR105", "rule #1 never applies for every caller"), "{found:#?}");
+    assert!(has("VR121", "is routed by VirtualService bookinfo/reviews and HTTPRoute bookinfo/reviews"), "{found:#?}");
+}
+
+#[test]
+fn a_reference_grant_allows_a_cross_namespace_backend() {
+    let extra = "---\napiVersion: v1\nkind: Service\nmetadata: {name: ratings, namespace: other}\nspec: {selector: {app: ratings}}\n\
+                 ---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: ratings}\nspec:\n  \
+                 parentRefs: [{group: \"\", kind: Service, name: reviews}]\n  rules:\n  \
+                 - matches: [{path: {type: PathPrefix, value: /ratings}}]\n    backendRefs: [{name: ratings, namespace: other}]\n";
+    let grant = "---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: from-bookinfo, namespace: other}\n\
+                 spec:\n  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: bookinfo}]\n  to: [{group: \"\", kind: Service}]\n";
+    let without = snapshot(&bookinfo_gamma(extra), "bookinfo");
+    assert!(codes(&build(&without, &options(Scope::All)).unwrap()).contains(&"VR118"));
+    let with = snapshot(&bookinfo_gamma(&format!("{extra}{grant}")), "bookinfo");
+    assert!(!codes(&build(&with, &options(Scope::All)).unwrap()).contains(&"VR118"));
+}
+
+/// A consumer route (in the caller's namespace) applies to its callers before any producer route, and the
+/// producer route stays reachable for everyone else.
+#[test]
+fn consumer_routes_are_their_own_audience() {
+    let consumer = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: reviews-for-shop, namespace: shop}\nspec:\n  \
+                    parentRefs: [{group: \"\", kind: Service, name: reviews, namespace: bookinfo}]\n  rules:\n  \
+                    - backendRefs: [{name: reviews-v3, namespace: bookinfo}]\n";
+    let snap = snapshot(&bookinfo_gamma(consumer), "bookinfo");
+    let graph = build(&snap, &options(Scope::All)).unwrap();
+    let host = graph.host("reviews.bookinfo.svc.cluster.local").unwrap();
+    let audiences: Vec<String> = host.rules.iter().map(|r| r.audience.to_string()).collect();
+    assert_eq!(audiences, vec!["every caller", "every caller", "callers in shop"]);
+    assert!(host.rules.iter().all(|r| r.reachable), "the consumer catch-all does not shadow producer rules");
+    assert!(codes(&graph).contains(&"VR118"), "the consumer route's backend is in another namespace");
+}
+
+#[test]
+fn gateway_routes_are_hosts_by_hostname() {
+    let extra = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: ingress}\nspec:\n  gatewayClassName: istio\n  \
+                 listeners: [{name: http, port: 80, protocol: HTTP}]\n\
+                 ---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: shop}\nspec:\n  \
+                 parentRefs: [{name: ingress}]\n  hostnames: [shop.example.com]\n  rules:\n  \
+                 - backendRefs: [{name: reviews-v1, weight: 3}, {name: reviews-v2}]\n";
+    let snap = snapshot(&bookinfo_gamma(extra), "bookinfo");
+    let graph = build(&snap, &options(Scope::Namespace("bookinfo".into()))).unwrap();
+    let host = graph.host("shop.example.com").expect("a Gateway route's hostname is a host");
+    assert_eq!(host.rules[0].audience, Audience::Gateway(ObjectRef::new(Kind::Gateway, "bookinfo", "ingress")));
+    let shares: Vec<f64> = host.rules[0].destinations.iter().map(|d| d.share).collect();
+    assert_eq!(shares, vec![75.0, 25.0]);
+    assert!(!codes(&graph).contains(&"VR119"), "the Gateway exists");
+}
+
+/// Argo Rollouts' Gateway API plugin sets the weights of the rules naming its canary and stable Services:
+/// those rules are the Rollout's, and the host shows the Rollout with the canary share the rule gives.
+#[test]
+fn rules_the_gateway_api_plugin_rewrites_are_owned_by_the_rollout() {
+    let rollout = "---\napiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: reviews}\nspec:\n  \
+                   selector: {matchLabels: {app: reviews}}\n  template: {metadata: {labels: {app: reviews}}}\n  strategy:\n    canary:\n      \
+                   canaryService: reviews-v2\n      stableService: reviews-v1\n      steps: [{setWeight: 10}, {pause: {}}]\n      \
+                   trafficRouting:\n        plugins:\n          argoproj-labs/gatewayAPI: {httpRoute: reviews, namespace: bookinfo}\n";
+    let snap = snapshot(&bookinfo_gamma(rollout), "bookinfo");
+    let graph = build(&snap, &options(Scope::Namespace("bookinfo".into()))).unwrap();
+    let host = graph.host("reviews.bookinfo.svc.cluster.local").unwrap();
+    let managed: Vec<(usize, Option<String>)> =
+        host.rules.iter().map(|r| (r.index, r.managed_by.as_ref().map(ToString::to_string))).collect();
+    assert_eq!(
+        managed,
+        vec![(1, Some("Rollout/bookinfo/reviews".into())), (0, Some("Rollout/bookinfo/reviews".into()))]
+    );
+    let ro = host.rollout.as_ref().expect("the Rollout is shown on the host");
+    assert_eq!(ro.actual_canary_weight, Some(10.0), "the split rule's share, not the header rule's 100%");
+}
+
+/// In ambient mode a waypoint applies the VirtualService without the caller's identity: `sourceLabels`
+/// pinning does not hold there, and the chain check must say so rather than pass.
+#[test]
+fn source_labels_pinning_on_a_waypoint_served_host_is_an_error() {
+    let manifests = format!("{}---\n{}{}", service("a", [1, 1]), service("b", [1, 1]), pinned("b", "a", &["v1", "v2"]));
+    let plain = snapshot(&manifests, "shop");
+    assert!(!codes(&build(&plain, &options(Scope::All)).unwrap()).contains(&"VR122"));
+    let ns = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}}\n";
+    let ambient = snapshot(&format!("{manifests}{ns}"), "shop");
+    let graph = build(&ambient, &options(Scope::All)).unwrap();
+    let b = graph.host("b.shop.svc.cluster.local").unwrap();
+    assert_eq!(b.waypoint.as_ref().map(|w| w.name.as_str()), Some("waypoint"));
+    let f = b.findings.iter().find(|f| f.code == "VR122").expect("VR122");
+    assert!(
+        f.message.contains("waypoint waypoint serves b.shop (Namespace/shop has istio.io/use-waypoint)"),
+        "{}",
+        f.message
+    );
+    assert!(!b.findings.iter().any(|f| f.code == "VR110"), "the chain is not simulated as if sourceLabels held");
+    // A Service may opt out of its namespace's waypoint.
+    let opted_out =
+        manifests.replacen("metadata: {name: b}", "metadata: {name: b, labels: {istio.io/use-waypoint: none}}", 1);
+    let snap = snapshot(&format!("{opted_out}{ns}"), "shop");
+    assert!(!codes(&build(&snap, &options(Scope::All)).unwrap()).contains(&"VR122"));
 }

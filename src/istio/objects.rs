@@ -5,32 +5,11 @@
 
 use crate::objects::meta::{Kind, Labels, Meta, ObjectRef};
 use crate::objects::parse::nullable;
-use serde::de::{DeserializeOwned, Error as _, IgnoredAny};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use std::collections::BTreeMap;
 
-/// A value both typed (to decide on) and exactly as written (to show).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct AsWritten<T> {
-    pub typed: T,
-    pub raw: Value,
-}
-
-impl<'de, T: DeserializeOwned> Deserialize<'de> for AsWritten<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Value::deserialize(deserializer)?;
-        let typed = T::deserialize(&raw).map_err(D::Error::custom)?;
-        Ok(AsWritten { typed, raw })
-    }
-}
-
-/// Shown as written.
-impl<T> Serialize for AsWritten<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.raw.serialize(serializer)
-    }
-}
+pub use crate::objects::parse::AsWritten;
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default)]

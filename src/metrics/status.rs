@@ -18,22 +18,37 @@ pub struct Observed {
     pub edges: Vec<Edge>,
 }
 
-pub fn queries(hosts: &[&str]) -> (String, String) {
+/// The hosts a view asks about, by who reports their requests: sidecars (`reporter="destination"`), or, in
+/// ambient mode, the waypoint serving them (`reporter="waypoint"`; ztunnel reports no HTTP metrics).
+pub struct Hosts<'a> {
+    pub sidecar: &'a [&'a str],
+    pub waypoint: &'a [&'a str],
+}
+
+pub fn queries(hosts: &Hosts) -> (String, String) {
     let mut sel = Selector::default().eq("reporter", "destination");
-    if !hosts.is_empty() && hosts.len() <= MAX_FILTERED_HOSTS {
-        sel = sel.re("destination_service", &any_of(hosts));
+    if !hosts.sidecar.is_empty() && hosts.sidecar.len() <= MAX_FILTERED_HOSTS {
+        sel = sel.re("destination_service", &any_of(hosts.sidecar));
     }
-    let all = sel.clone().render("istio_requests_total");
-    let errors = sel.re("response_code", "5..").render("istio_requests_total");
+    // The two reporters' series differ in `reporter`, so `or` is a union that counts nothing twice.
+    let waypoint = (!hosts.waypoint.is_empty())
+        .then(|| Selector::default().eq("reporter", "waypoint").re("destination_service", &any_of(hosts.waypoint)));
+    let increase = |sel: &Selector, errors: bool| {
+        let sel = if errors { sel.clone().re("response_code", "5..") } else { sel.clone() };
+        format!("increase({}[{WINDOW}])", sel.render("istio_requests_total"))
+    };
+    let both = |errors: bool| match (&waypoint, hosts.sidecar.is_empty()) {
+        (Some(w), true) => increase(w, errors),
+        (Some(w), false) => format!("{} or {}", increase(&sel, errors), increase(w, errors)),
+        (None, _) => increase(&sel, errors),
+    };
     (
-        format!(
-            "sum by (source_app, source_version, destination_service, destination_version) (increase({all}[{WINDOW}]))"
-        ),
-        format!("sum by (destination_service, destination_version) (increase({errors}[{WINDOW}]))"),
+        format!("sum by (source_app, source_version, destination_service, destination_version) ({})", both(false)),
+        format!("sum by (destination_service, destination_version) ({})", both(true)),
     )
 }
 
-pub async fn observe(prom: &Prom, hosts: &[&str]) -> Result<Observed, PromError> {
+pub async fn observe(prom: &Prom, hosts: &Hosts<'_>) -> Result<Observed, PromError> {
     let (all_q, err_q) = queries(hosts);
     let (all, errors) = tokio::try_join!(prom.instant(&all_q, None), prom.instant(&err_q, None))?;
     let mut errors_by_version: HashMap<(String, String), f64> = HashMap::new();
@@ -84,12 +99,22 @@ mod tests {
 
     #[test]
     fn queries_filter_hosts_and_count_errors_separately() {
-        let (all, errors) = queries(&["reviews.prod.svc.cluster.local"]);
+        let (all, errors) = queries(&Hosts { sidecar: &["reviews.prod.svc.cluster.local"], waypoint: &[] });
         assert_eq!(
             all,
             r#"sum by (source_app, source_version, destination_service, destination_version) (increase(istio_requests_total{reporter="destination",destination_service=~"reviews\\.prod\\.svc\\.cluster\\.local"}[5m]))"#
         );
         assert!(errors.contains(r#"response_code=~"5..""#), "{errors}");
-        assert!(!queries(&[]).0.contains("destination_service=~"));
+        assert!(!queries(&Hosts { sidecar: &[], waypoint: &[] }).0.contains("destination_service=~"));
+    }
+
+    #[test]
+    fn waypoint_hosts_are_read_from_the_waypoint_reporter() {
+        let hosts = Hosts { sidecar: &["a.shop.svc.cluster.local"], waypoint: &["b.mesh.svc.cluster.local"] };
+        let (all, errors) = queries(&hosts);
+        assert!(all.contains(r#"increase(istio_requests_total{reporter="destination",destination_service=~"a\\.shop\\.svc\\.cluster\\.local"}[5m]) or increase(istio_requests_total{reporter="waypoint",destination_service=~"b\\.mesh\\.svc\\.cluster\\.local"}[5m])"#), "{all}");
+        assert_eq!(errors.matches(r#"response_code=~"5..""#).count(), 2, "{errors}");
+        let only = queries(&Hosts { sidecar: &[], waypoint: &["b.mesh.svc.cluster.local"] }).0;
+        assert!(!only.contains(r#"reporter="destination""#), "{only}");
     }
 }

@@ -14,6 +14,16 @@ pub struct Service {
     pub spec: ServiceSpec,
 }
 
+/// A namespace, for its labels (ambient mode and waypoints are enabled per namespace).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Namespace {
+    pub metadata: Meta,
+}
+
+/// The label that makes a waypoint serve a namespace's or a Service's traffic (`none` opts a Service out).
+pub const USE_WAYPOINT: &str = "istio.io/use-waypoint";
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ServiceSpec {

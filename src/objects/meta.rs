@@ -17,6 +17,10 @@ pub enum Kind {
     Pod,
     Rollout,
     ReplicaSet,
+    HttpRoute,
+    Gateway,
+    ReferenceGrant,
+    Namespace,
 }
 
 impl Kind {
@@ -28,6 +32,10 @@ impl Kind {
             Kind::Pod => "Pod",
             Kind::Rollout => "Rollout",
             Kind::ReplicaSet => "ReplicaSet",
+            Kind::HttpRoute => "HTTPRoute",
+            Kind::Gateway => "Gateway",
+            Kind::ReferenceGrant => "ReferenceGrant",
+            Kind::Namespace => "Namespace",
         }
     }
 }

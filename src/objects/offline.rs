@@ -43,6 +43,10 @@ pub fn snapshot(docs: Vec<(String, Value)>, default_ns: &str) -> Result<Snapshot
             "VirtualService" => snap.virtual_services.push(parse::from_value(&doc).map_err(bad)?),
             "DestinationRule" => snap.destination_rules.push(parse::from_value(&doc).map_err(bad)?),
             "Service" => snap.services.push(parse::from_value(&doc).map_err(bad)?),
+            "HTTPRoute" => snap.http_routes.push(parse::from_value(&doc).map_err(bad)?),
+            "Gateway" if gateway_api(&doc) => snap.gateways.push(parse::from_value(&doc).map_err(bad)?),
+            "ReferenceGrant" => snap.reference_grants.push(parse::from_value(&doc).map_err(bad)?),
+            "Namespace" => snap.namespaces.push(parse::from_value(&doc).map_err(bad)?),
             "Pod" => snap.pods.push(parse::from_value(&doc).map_err(bad)?),
             "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet" => {
                 snap.pods.extend(pods_of(&kind, &parse::from_value(&doc).map_err(bad)?))
@@ -70,7 +74,13 @@ pub fn snapshot(docs: Vec<(String, Value)>, default_ns: &str) -> Result<Snapshot
     snap.virtual_services.reverse();
     snap.destination_rules.reverse();
     snap.rollouts.reverse();
+    snap.http_routes.reverse();
     Ok(snap)
+}
+
+/// Istio's own `Gateway` (`networking.istio.io`) shares the kind name; only Gateway API's is a route parent.
+fn gateway_api(doc: &Value) -> bool {
+    doc["apiVersion"].as_str().is_some_and(|v| v.starts_with(crate::gateway::objects::GROUP))
 }
 
 /// What a workload manifest says about the pods it runs.

@@ -4,8 +4,8 @@
 //! `null` means "absent" for every field marked [`nullable`], as Go's `encoding/json` (which the API server and
 //! the Argo tooling use) leaves the zero value for a `null`; YAML's empty value (`pause:`) is a `null` too.
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 /// Why a document could not be read as a typed view: the dotted path of the offending value (empty for the
@@ -92,5 +92,27 @@ mod tests {
     #[test]
     fn null_is_the_default() {
         assert_eq!(from_value::<Doc>(&json!({"items": null})), Ok(Doc::default()));
+    }
+}
+
+/// A value both typed (to decide on) and exactly as written (to show).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AsWritten<T> {
+    pub typed: T,
+    pub raw: Value,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for AsWritten<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Value::deserialize(deserializer)?;
+        let typed = T::deserialize(&raw).map_err(D::Error::custom)?;
+        Ok(AsWritten { typed, raw })
+    }
+}
+
+/// Shown as written.
+impl<T> Serialize for AsWritten<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
     }
 }

@@ -1,10 +1,11 @@
 //! Reading a list response item by item: each item becomes its typed view, or an [`Unreadable`] entry that
 //! names the object and the field at fault. One bad object never hides the others, and is never dropped.
 
-use super::k8s::{Pod, ReplicaSet, Service};
+use super::k8s::{Namespace, Pod, ReplicaSet, Service};
 use super::meta::{Kind, ObjectRef};
 use super::parse::{self, FieldError};
 use super::snapshot::Unreadable;
+use crate::gateway::{Gateway, HttpRoute, ReferenceGrant};
 use crate::istio::{DestinationRule, VirtualService};
 use crate::rollouts::{ParseError, Rollout, routing};
 use serde::Deserialize;
@@ -41,7 +42,9 @@ macro_rules! readable {
 }
 
 readable!(VirtualService => Kind::VirtualService, DestinationRule => Kind::DestinationRule,
-          Service => Kind::Service, Pod => Kind::Pod, ReplicaSet => Kind::ReplicaSet);
+          Service => Kind::Service, Pod => Kind::Pod, ReplicaSet => Kind::ReplicaSet,
+          HttpRoute => Kind::HttpRoute, Gateway => Kind::Gateway, ReferenceGrant => Kind::ReferenceGrant,
+          Namespace => Kind::Namespace);
 
 impl Readable for Rollout {
     const KIND: Kind = Kind::Rollout;

@@ -2,9 +2,10 @@
 //! could not be read and why: an object that does not parse is never dropped silently, and a listing the user
 //! may not make is recorded as such, so that decisions rest on what is known and say what is not.
 
-use super::k8s::{Pod, Service};
+use super::k8s::{Namespace, Pod, Service};
 use super::meta::ObjectRef;
 use super::parse::FieldError;
+use crate::gateway::{Gateway, HttpRoute, ReferenceGrant};
 use crate::istio::{DestinationRule, VirtualService};
 use crate::rollouts::Rollout;
 use std::fmt;
@@ -16,6 +17,12 @@ pub struct Snapshot {
     pub services: Vec<Service>,
     pub pods: Vec<Pod>,
     pub rollouts: Vec<Rollout>,
+    /// Gateway API objects (none when its CRDs are not installed).
+    pub http_routes: Vec<HttpRoute>,
+    pub gateways: Vec<Gateway>,
+    pub reference_grants: Vec<ReferenceGrant>,
+    /// Namespaces, for their labels (waypoints); empty without the right to list them.
+    pub namespaces: Vec<Namespace>,
     /// Listed objects that could not be read.
     pub unreadable: Vec<Unreadable>,
     /// Listings that could not cover everything the view asked for.
@@ -52,6 +59,9 @@ pub enum Listable {
     VirtualServices,
     DestinationRules,
     Rollouts,
+    HttpRoutes,
+    Gateways,
+    ReferenceGrants,
 }
 
 impl Listable {
@@ -61,6 +71,9 @@ impl Listable {
             Listable::VirtualServices => "virtualservices.networking.istio.io",
             Listable::DestinationRules => "destinationrules.networking.istio.io",
             Listable::Rollouts => "rollouts.argoproj.io",
+            Listable::HttpRoutes => "httproutes.gateway.networking.k8s.io",
+            Listable::Gateways => "gateways.gateway.networking.k8s.io",
+            Listable::ReferenceGrants => "referencegrants.gateway.networking.k8s.io",
         }
     }
 }

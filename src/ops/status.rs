@@ -7,7 +7,7 @@ use crate::cluster::watch::{self, Change};
 use crate::error::Error;
 use crate::graph::{self, Code, RouteGraph};
 use crate::metrics::Prom;
-use crate::metrics::status::{WINDOW, observe};
+use crate::metrics::status::{Hosts, WINDOW, observe};
 use futures::{Stream, StreamExt};
 use std::future::Future;
 use std::time::Duration;
@@ -89,7 +89,9 @@ async fn with_traffic<'s>(read: &'s Read, opts: &StatusOptions) -> Result<RouteG
         graph.hosts.iter().flat_map(|h| h.versions.iter().map(|v| v.key.host.as_str())).collect();
     hosts.sort_unstable();
     hosts.dedup();
-    match observe(prom, &hosts).await {
+    let idx = graph::Index::new(&read.snapshot, &opts.graph.domain);
+    let (waypoint, sidecar): (Vec<&str>, Vec<&str>) = hosts.iter().partition(|h| idx.waypoint(h).is_some());
+    match observe(prom, &Hosts { sidecar: &sidecar, waypoint: &waypoint }).await {
         Ok(seen) => {
             let (label, domain) = (&opts.graph.version_label, &opts.graph.domain);
             graph::traffic::attach(&mut graph, &seen.rates, &seen.edges, label, domain, WINDOW)

@@ -3,7 +3,7 @@
 use super::{Format, RenderError, Style, finish, paint, table};
 use crate::graph::{Finding, SplitKind};
 use crate::istio::objects::{Fault, Retries};
-use crate::views::status::{RolloutView, RouteView, ServiceView, StatusReport, VersionView};
+use crate::views::status::{AudienceView, RolloutView, RouteView, RuleView, ServiceView, StatusReport, VersionView};
 use std::fmt::Write as _;
 
 pub fn render(report: &StatusReport, format: Format, style: Style) -> Result<String, RenderError> {
@@ -36,12 +36,19 @@ fn service(svc: &ServiceView, wide: bool, color: bool) -> String {
         SplitKind::Mixed => "host and subset split",
         SplitKind::None => "no split",
     };
-    let vs = if svc.virtual_services.is_empty() {
-        "no VirtualService".to_string()
-    } else {
-        format!("VirtualService {}", svc.virtual_services.join(", "))
+    let vs = match (svc.virtual_services.is_empty(), svc.http_routes.is_empty()) {
+        (true, true) => "no VirtualService".to_string(),
+        (false, true) => format!("VirtualService {}", svc.virtual_services.join(", ")),
+        (true, false) => format!("HTTPRoute {}", svc.http_routes.join(", ")),
+        (false, false) => {
+            format!("VirtualService {}, HTTPRoute {}", svc.virtual_services.join(", "), svc.http_routes.join(", "))
+        }
     };
     let pinned = if svc.version_pinned { ", version-pinned" } else { "" };
+    let pinned = match svc.waypoint {
+        Some(w) => format!("{pinned}, waypoint {w}"),
+        None => pinned.to_string(),
+    };
     let _ = writeln!(out, "{} ({split}{pinned}) {vs}", svc.host);
     if let Some(r) = &svc.rollout {
         let _ = writeln!(out, "{}", rollout_line(r));
@@ -49,6 +56,10 @@ fn service(svc: &ServiceView, wide: bool, color: bool) -> String {
     if !svc.routes.is_empty() {
         out.push('\n');
         out.push_str(&routes(&svc.routes, wide));
+    }
+    if !svc.rules.is_empty() {
+        out.push('\n');
+        out.push_str(&rules(&svc.rules, wide));
     }
     out.push('\n');
     out.push_str(&versions(&svc.versions, wide));
@@ -105,6 +116,61 @@ fn routes(routes: &[RouteView], wide: bool) -> String {
         ];
         if wide {
             row.push(r.virtual_service.clone());
+            row.push(r.managed_by.clone().unwrap_or_else(|| "-".into()));
+        }
+        t.add_row(row);
+    }
+    finish(&t)
+}
+
+/// HTTPRoute rules in the order they apply: `for` says to whom when it is not every caller of the Service.
+fn rules(rules: &[RuleView], wide: bool) -> String {
+    let mut headers = vec!["rule", "for", "match", "backend", "weight", "mirror", "retry", "timeout"];
+    if wide {
+        headers.extend(["httproute", "parent", "accepted", "managed-by"]);
+    }
+    let mut t = table(&headers);
+    for r in rules {
+        let mut name = r.name.map_or_else(|| format!("#{}", r.index), str::to_string);
+        if !r.reachable {
+            name.push_str(" (unreachable)");
+        }
+        let audience = match &r.audience {
+            AudienceView::Producers => "*".to_string(),
+            AudienceView::Consumers { namespace } => format!("ns {namespace}"),
+            AudienceView::Gateway { gateway } => gateway.clone(),
+        };
+        let dest: Vec<String> = r
+            .destinations
+            .iter()
+            .map(|d| if wide { wide_dest(d.host, d.version) } else { d.version.to_string() })
+            .collect();
+        let weights: Vec<String> = r.destinations.iter().map(|d| percent(d.weight_percent)).collect();
+        let mirror = r.mirror.as_ref().map_or("-".into(), |m| format!("{} {}", m.version, percent(m.percent)));
+        let retry = r.retry.map_or("-".into(), |r| {
+            let codes: Vec<String> = r.typed.codes.iter().map(u16::to_string).collect();
+            let mut s = format!("{}x", r.typed.attempts.map_or("?".into(), |a| a.to_string()));
+            if !codes.is_empty() {
+                let _ = write!(s, " on {}", codes.join(","));
+            }
+            s
+        });
+        let timeout = r.timeouts.and_then(|t| t.typed.request.clone().or(t.typed.backend_request.clone()));
+        let mut row = vec![
+            name,
+            audience,
+            r.match_summary.clone(),
+            dest.join("\n"),
+            weights.join("\n"),
+            mirror,
+            retry,
+            timeout.unwrap_or_else(|| "-".into()),
+        ];
+        if wide {
+            row.push(r.http_route.clone());
+            row.push(r.parent.clone());
+            let accepted = r.conditions.iter().find(|c| c.kind == "Accepted");
+            row.push(accepted.map_or("-".into(), |c| c.status.clone()));
             row.push(r.managed_by.clone().unwrap_or_else(|| "-".into()));
         }
         t.add_row(row);

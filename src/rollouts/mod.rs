@@ -10,13 +10,14 @@ pub mod actions;
 pub mod model;
 pub mod ownership;
 pub mod phase;
+pub mod plugins;
 pub mod progress;
 pub mod routing;
 pub mod wait;
 
 pub use actions::{Endpoint, Idle, Patch, Plan};
 pub use model::{ParseError, Rollout};
-pub use ownership::{DestinationRole, IstioOwnership, RouteClaim};
+pub use ownership::{DestinationRole, GatewayOwnership, IstioOwnership, RouteClaim};
 pub use phase::{Phase, PhaseStatus, phase};
 pub use progress::{DesiredWeights, StepProgress, StrategyKind, WeightSource};
 pub use wait::{WaitDecision, WaitTarget};

@@ -201,6 +201,8 @@ pub struct TrafficRouting {
     pub managed_routes: Vec<Named>,
     /// Absent means 100 (upstream `weightutil.MaxTrafficWeight`).
     pub max_traffic_weight: Option<i32>,
+    #[serde(deserialize_with = "nullable")]
+    pub plugins: super::plugins::Plugins,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

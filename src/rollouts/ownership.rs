@@ -255,3 +255,31 @@ fn stable_and_canary_services(ro: &Rollout) -> (String, String) {
 #[cfg(test)]
 #[path = "ownership_tests.rs"]
 mod tests;
+
+/// The HTTPRoutes a Rollout's Gateway API traffic-router plugin rewrites: in each, the weights of the backends
+/// that are its canary and stable Services.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayOwnership {
+    pub routes: Vec<crate::objects::ObjectRef>,
+    pub canary_service: String,
+    pub stable_service: String,
+}
+
+impl GatewayOwnership {
+    /// `None` unless the Rollout is a canary with `trafficRouting.plugins["argoproj-labs/gatewayAPI"]`.
+    pub fn of(ro: &Rollout) -> Option<GatewayOwnership> {
+        let canary = ro.canary()?;
+        let plugin = canary.traffic_routing.as_ref()?.plugins.gateway_api.as_ref()?;
+        let namespace = plugin.namespace.clone().unwrap_or_else(|| ro.metadata.namespace.clone());
+        let names = plugin.http_route.iter().cloned().chain(plugin.http_routes.iter().map(|r| r.name.clone()));
+        let routes = names
+            .filter(|n| !n.is_empty())
+            .map(|n| crate::objects::ObjectRef::new(crate::objects::Kind::HttpRoute, &namespace, n))
+            .collect();
+        Some(GatewayOwnership {
+            routes,
+            canary_service: canary.canary_service.clone(),
+            stable_service: canary.stable_service.clone(),
+        })
+    }
+}

@@ -1,7 +1,9 @@
 //! The `status -o json` / `-o yaml` document: a projection of the route graph, and the contract scripts read.
 //! Fields may be added, never renamed or removed (`tests/golden/` holds it byte for byte).
 
-use crate::graph::{Finding, HostNode, PodCount, RouteGraph, RouteNode, SplitKind, Traffic, VersionNode};
+use crate::gateway::objects::{Match as GatewayMatch, Retry, Timeouts};
+use crate::graph::{Audience, ConditionNode, Finding, HostNode, PodCount, RouteGraph, RouteNode, RuleNode};
+use crate::graph::{DestinationNode, MirrorNode, SplitKind, Traffic, VersionNode};
 use crate::istio::objects::{AsWritten, Fault, HttpMatch, Retries};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,9 +25,19 @@ pub struct ServiceView<'g> {
     pub split: SplitKind,
     /// True when routes send callers to the callee version matching their own (`sourceLabels` on versions).
     pub version_pinned: bool,
+    /// The waypoint serving the host in ambient mode (absent when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waypoint: Option<&'g str>,
     /// VirtualServices claiming the host, as `namespace/name`, in the order Istio applies them.
     pub virtual_services: Vec<String>,
     pub routes: Vec<RouteView<'g>>,
+    /// HTTPRoutes attached to the host, as `namespace/name`, oldest first (absent when none: documents of
+    /// VirtualService-only hosts are unchanged).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http_routes: Vec<String>,
+    /// Their rules, per audience in Gateway API precedence (most specific match first); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleView<'g>>,
     pub versions: Vec<VersionView<'g>>,
     pub rollout: Option<RolloutView<'g>>,
     pub findings: &'g [Finding],
@@ -52,6 +64,43 @@ pub struct RouteView<'g> {
     pub reachable: bool,
     /// `Rollout/namespace/name` when an Argo Rollout rewrites this route's weights.
     pub managed_by: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleView<'g> {
+    pub http_route: String,
+    /// Position in the HTTPRoute's `rules` list.
+    pub index: usize,
+    pub name: Option<&'g str>,
+    /// The parent through which the rule applies here: `Service/prod/reviews`, `Gateway/istio-system/ingress`.
+    pub parent: String,
+    pub audience: AudienceView<'g>,
+    /// The matches exactly as written (ORed); empty means every request.
+    #[serde(rename = "matches")]
+    pub matches: &'g [AsWritten<GatewayMatch>],
+    /// The same conditions, readable: `path^=/api header end-user=jason`, or `*`.
+    pub match_summary: String,
+    pub destinations: Vec<DestinationView<'g>>,
+    pub mirror: Option<MirrorView<'g>>,
+    pub timeouts: Option<&'g AsWritten<Timeouts>>,
+    pub retry: Option<&'g AsWritten<Retry>>,
+    /// False when a more specific or older rule takes every one of its matches first.
+    pub reachable: bool,
+    /// The route's status conditions for this parent, as its controller wrote them.
+    pub conditions: &'g [ConditionNode],
+    /// `Rollout/namespace/name` when an Argo Rollout rewrites this rule's weights.
+    pub managed_by: Option<String>,
+}
+
+/// Who a rule applies to: `producers` (every caller of the Service), `consumers` (callers in `namespace`),
+/// or `gateway` (requests through `gateway`, `namespace/name`).
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum AudienceView<'g> {
+    Producers,
+    Consumers { namespace: &'g str },
+    Gateway { gateway: String },
 }
 
 #[derive(Debug, Serialize)]
@@ -123,8 +172,11 @@ fn service<'g>(node: &'g HostNode) -> ServiceView<'g> {
         namespace: &node.namespace,
         split: node.split,
         version_pinned: node.version_pinned,
+        waypoint: node.waypoint.as_ref().map(|w| w.name.as_str()),
         virtual_services: node.virtual_services.iter().map(|vs| vs.reference().key()).collect(),
         routes: node.routes.iter().map(route).collect(),
+        http_routes: node.http_routes.iter().map(|r| r.reference().key()).collect(),
+        rules: node.rules.iter().map(rule).collect(),
         versions: node.versions.iter().map(version).collect(),
         rollout: node.rollout.as_ref().map(|r| RolloutView {
             name: &r.rollout.name,
@@ -149,29 +201,51 @@ fn route<'g>(r: &'g RouteNode) -> RouteView<'g> {
         name: r.route.name.as_deref(),
         matches: &r.route.matches,
         match_summary: crate::istio::summary::summary(&r.route.matches),
-        destinations: r
-            .destinations
-            .iter()
-            .map(|d| DestinationView {
-                host: &d.key.host,
-                subset: d.key.subset.as_deref(),
-                version: &d.version,
-                weight: d.weight,
-                weight_percent: d.share,
-            })
-            .collect(),
-        mirror: r.mirror.as_ref().map(|m| MirrorView {
-            host: &m.key.host,
-            subset: m.key.subset.as_deref(),
-            version: &m.version,
-            percent: m.percent,
-        }),
+        destinations: r.destinations.iter().map(destination).collect(),
+        mirror: r.mirror.as_ref().map(mirror),
         retries: r.route.retries.as_ref(),
         timeout: r.route.timeout.as_deref(),
         fault: r.route.fault.as_ref(),
         reachable: r.reachable,
         managed_by: r.managed_by.as_ref().map(ToString::to_string),
     }
+}
+
+fn rule<'g>(r: &'g RuleNode) -> RuleView<'g> {
+    RuleView {
+        http_route: r.route.reference().key(),
+        index: r.index,
+        name: r.rule.name.as_deref(),
+        parent: r.parent.to_string(),
+        audience: match &r.audience {
+            Audience::Producers => AudienceView::Producers,
+            Audience::Consumers(ns) => AudienceView::Consumers { namespace: ns },
+            Audience::Gateway(g) => AudienceView::Gateway { gateway: g.key() },
+        },
+        matches: &r.rule.matches,
+        match_summary: crate::gateway::route::summary(r.rule),
+        destinations: r.destinations.iter().map(destination).collect(),
+        mirror: r.mirror.as_ref().map(mirror),
+        timeouts: r.rule.timeouts.as_ref(),
+        retry: r.rule.retry.as_ref(),
+        reachable: r.reachable,
+        conditions: &r.conditions,
+        managed_by: r.managed_by.as_ref().map(ToString::to_string),
+    }
+}
+
+fn destination(d: &DestinationNode) -> DestinationView<'_> {
+    DestinationView {
+        host: &d.key.host,
+        subset: d.key.subset.as_deref(),
+        version: &d.version,
+        weight: d.weight,
+        weight_percent: d.share,
+    }
+}
+
+fn mirror(m: &MirrorNode) -> MirrorView<'_> {
+    MirrorView { host: &m.key.host, subset: m.key.subset.as_deref(), version: &m.version, percent: m.percent }
 }
 
 fn version(v: &VersionNode) -> VersionView<'_> {

@@ -4,7 +4,7 @@
 #   bin/kube-controller-manager bin/kube-scheduler   Deployments/ReplicaSets become Pods, Pods get Nodes
 #   bin/kwok + kwok/stages.yaml                      fake Nodes whose Pods become Running and Ready
 #   bin/rollouts-controller bin/kubectl-argo-rollouts  the real Argo Rollouts controller and upstream's plugin
-#   crds/istio/*.yaml crds/argo-rollouts/*.yaml      the real CRDs, read from the pinned upstream Go modules
+#   crds/{istio,argo-rollouts,gateway-api}/*.yaml    the real CRDs, read from the pinned upstream Go modules
 # Everything is built from the Go module proxy at the versions pinned in go.mod and versions.env here. The
 # directory is a cache keyed by those files and this script, so a warm run costs nothing. The Kubernetes build is
 # skipped when KUBEBUILDER_ASSETS names a directory holding kube-apiserver and etcd (the envtest convention);
@@ -36,7 +36,7 @@ command -v go >/dev/null || {
 export GOTOOLCHAIN=local GOFLAGS=-trimpath
 
 tmp="$out.tmp.$$"
-rm -rf "$tmp" && mkdir -p "$tmp/bin" "$tmp/crds/istio" "$tmp/crds/argo-rollouts" "$tmp/kwok" "$tmp/build"
+rm -rf "$tmp" && mkdir -p "$tmp/bin" "$tmp/crds/istio" "$tmp/crds/argo-rollouts" "$tmp/crds/gateway-api" "$tmp/kwok" "$tmp/build"
 trap 'rm -rf "$tmp"' EXIT
 started=$SECONDS
 
@@ -92,6 +92,10 @@ cp "$istio_dir/kubernetes/customresourcedefinitions.gen.yaml" "$tmp/crds/istio/"
 argo_dir=$(module_dir "github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION")
 for f in rollout analysis-run analysis-template cluster-analysis-template experiment; do
   cp "$argo_dir/manifests/crds/$f-crd.yaml" "$tmp/crds/argo-rollouts/"
+done
+gateway_dir=$(module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")
+for f in gatewayclasses gateways httproutes grpcroutes referencegrants; do
+  cp "$gateway_dir/config/crd/experimental/gateway.networking.k8s.io_$f.yaml" "$tmp/crds/gateway-api/"
 done
 chmod -R u+w "$tmp/crds"
 

@@ -8,6 +8,7 @@ mod analysis;
 mod contract;
 mod edit;
 mod foundation;
+mod gateway;
 mod live;
 mod promote;
 mod readme;

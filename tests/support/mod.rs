@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod controlplane;
 pub mod exporter;
+pub mod gateway;
 pub mod live;
 pub mod process;
 pub mod prometheus;
@@ -231,11 +232,12 @@ impl TestEnv {
     }
 }
 
-/// Installs the CRDs of `dir` (its `istio/` and `argo-rollouts/` files) and waits until they are served.
+/// Installs the CRDs of `dir` (its `istio/`, `argo-rollouts/` and `gateway-api/` files) and waits until they are
+/// served.
 pub async fn install_crds(client: &Client, dir: &Path) -> Result<(), String> {
     {
         let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for sub in ["istio", "argo-rollouts"] {
+        for sub in ["istio", "argo-rollouts", "gateway-api"] {
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(sub))
                 .map_err(|e| format!("CRD dir {}: {e}", dir.join(sub).display()))?
                 .map(|e| e.unwrap().path())
@@ -266,6 +268,9 @@ async fn wait_for_crds(client: &Client) -> Result<(), String> {
             ("networking.istio.io", "v1", "DestinationRule"),
             ("argoproj.io", "v1alpha1", "Rollout"),
             ("argoproj.io", "v1alpha1", "AnalysisTemplate"),
+            ("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+            ("gateway.networking.k8s.io", "v1", "Gateway"),
+            ("gateway.networking.k8s.io", "v1beta1", "ReferenceGrant"),
         ];
         let deadline = Instant::now() + Duration::from_secs(60);
         for (group, version, kind) in needed {

@@ -30,6 +30,7 @@ impl Scenario {
         let ns = match name {
             "offline" | "cluster" => None,
             "rollouts" => Some(("prod", env.namespace("readme-prod").await)),
+            "gateway" => Some(("bookinfo", env.namespace("readme-bookinfo").await)),
             _ => Some(("shop", env.namespace("readme-shop").await)),
         };
         let test_ns = ns.as_ref().map(|(_, ns)| ns.clone()).unwrap_or_default();
@@ -58,6 +59,9 @@ impl Scenario {
             }
             // Rollouts reviews (label team=books; paused at its pause step mid-update) and ratings (healthy).
             "rollouts" => seed_rollouts(&test_ns).await,
+            // Istio's bookinfo reviews on Gateway API: reviews-v1..v3 Services, a mesh HTTPRoute at 90/10 and
+            // a header rule to v2.
+            "gateway" => env.seed_bookinfo_reviews(&test_ns).await,
             // deploy/: the chain's manifests with b's route for v2 callers missing.
             "offline" => {
                 scenario.offline = true;

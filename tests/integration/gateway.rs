@@ -1,0 +1,356 @@
+//! Gateway API HTTPRoutes in `status` and `check`, against the real Gateway API CRDs (v1.6, experimental
+//! channel): Istio's bookinfo shapes, precedence that differs from document order, consumer routes, a
+//! Gateway-parented route, route status as a controller writes it, and the findings.
+
+use crate::support::{env, gateway::bookinfo_reviews};
+use serde_json::{Value, json};
+use std::process::Output;
+
+fn run(args: &[&str]) -> Output {
+    env().vroute().args(args).output().expect("run kubectl vroute")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("valid JSON on stdout")
+}
+
+fn host<'a>(doc: &'a Value, host: &str) -> &'a Value {
+    doc["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["host"] == host)
+        .unwrap_or_else(|| panic!("no service {host} in {doc:#}"))
+}
+
+fn shares(rule: &Value) -> Vec<(String, f64)> {
+    rule["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["version"].as_str().unwrap().to_string(), d["weightPercent"].as_f64().unwrap()))
+        .collect()
+}
+
+fn codes(doc: &Value) -> Vec<String> {
+    let general = doc["findings"].as_array().into_iter().flatten();
+    let per_host = doc["services"].as_array().into_iter().flatten().flat_map(|s| s["findings"].as_array().unwrap());
+    general.chain(per_host).map(|f| f["code"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn bookinfo_on_gateway_api_shows_versions_shares_and_precedence() {
+    let env = env();
+    let ns = env.namespace("gw-bookinfo").await;
+    env.seed_bookinfo_reviews(&ns).await;
+    let parent = json!({"group": "", "kind": "Service", "name": "reviews", "namespace": ns, "port": 9080});
+    env.route_status(&ns, "reviews", json!([{"parentRef": parent, "controllerName": "istio.io/mesh-controller",
+        "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "Route was valid",
+                        "lastTransitionTime": "2026-12-01T00:00:00Z"},
+                       {"type": "ResolvedRefs", "status": "True", "reason": "ResolvedRefs", "message": "All references resolved",
+                        "lastTransitionTime": "2026-12-01T00:00:00Z"}]}]))
+    .await;
+
+    let doc = json_of(&run(&["status", "reviews", "-n", &ns, "-o", "json"]));
+    let svc = host(&doc, &format!("reviews.{ns}.svc.cluster.local"));
+    assert_eq!(svc["split"], "host");
+    assert_eq!(svc["httpRoutes"], json!([format!("{ns}/reviews")]));
+    let rules = svc["rules"].as_array().unwrap();
+    // The header rule is written second but applies first: Gateway API orders by specificity.
+    assert_eq!(rules[0]["index"], 1, "{svc:#}");
+    assert_eq!(rules[0]["matchSummary"], "header end-user=jason");
+    assert_eq!(shares(&rules[0]), vec![(format!("reviews-v2.{ns}"), 100.0)]);
+    assert_eq!(rules[1]["matchSummary"], "*");
+    assert_eq!(shares(&rules[1]), vec![(format!("reviews-v1.{ns}"), 90.0), (format!("reviews-v2.{ns}"), 10.0)]);
+    assert!(rules.iter().all(|r| r["reachable"] == true && r["audience"] == json!({"kind": "producers"})));
+    assert_eq!(rules[0]["parent"], format!("Service/{ns}/reviews:9080"));
+    assert_eq!(rules[0]["conditions"][0]["type"], "Accepted");
+    // The API server defaulted the catch-all's matches; they are shown as stored.
+    assert_eq!(rules[1]["matches"], json!([{"path": {"type": "PathPrefix", "value": "/"}}]));
+    let versions: Vec<(&str, &Value)> =
+        svc["versions"].as_array().unwrap().iter().map(|v| (v["name"].as_str().unwrap(), &v["pods"])).collect();
+    assert_eq!(
+        versions,
+        vec![
+            (format!("reviews-v1.{ns}").as_str(), &json!({"ready": 1, "total": 1})),
+            (format!("reviews-v2.{ns}").as_str(), &json!({"ready": 1, "total": 1}))
+        ]
+    );
+    assert!(codes(&doc).is_empty(), "{doc:#}");
+
+    // The table: rules in the order they apply, to whom, and with -o wide the route, parent and Accepted.
+    let out = run(&["status", "reviews", "-n", &ns, "-o", "wide"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("HTTPRoute {ns}/reviews")), "{text}");
+    let header = text.lines().find(|l| l.starts_with("RULE")).unwrap_or_else(|| panic!("{text}"));
+    for column in ["FOR", "MATCH", "BACKEND", "WEIGHT", "HTTPROUTE", "PARENT", "ACCEPTED"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let first = text.lines().skip_while(|l| !l.starts_with("RULE")).nth(1).unwrap();
+    assert!(first.starts_with("#1") && first.contains("header end-user=jason") && first.contains("True"), "{text}");
+
+    // `check` passes it: nothing is wrong.
+    let out = run(&["check", "-n", &ns]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[tokio::test]
+async fn broken_http_routes_are_findings() {
+    let env = env();
+    let ns = env.namespace("gw-broken").await;
+    let other = env.namespace("gw-other").await;
+    env.seed_bookinfo_reviews(&ns).await;
+    env.create_yaml(&other, "apiVersion: v1\nkind: Service\nmetadata: {name: ratings}\nspec: {selector: {app: ratings}, ports: [{port: 9080}]}\n").await;
+    let broken = format!(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: ratings}}\nspec:\n  \
+         parentRefs: [{{group: \"\", kind: Service, name: ratings}}]\n  rules:\n  \
+         - backendRefs: [{{name: ratings-v9, port: 9080}}, {{name: ratings, namespace: {other}, port: 9080}}]\n  \
+         - matches: [{{path: {{type: PathPrefix, value: /}}}}]\n    backendRefs: [{{name: reviews-v1, port: 9080, weight: 0}}]\n"
+    );
+    env.create_yaml(&ns, &broken).await;
+    let parent = json!({"group": "", "kind": "Service", "name": "ratings", "namespace": ns});
+    env.route_status(&ns, "ratings", json!([{"parentRef": parent, "controllerName": "istio.io/mesh-controller",
+        "conditions": [{"type": "Accepted", "status": "False", "reason": "BackendNotFound", "message": "backend(ratings-v9) not found",
+                        "lastTransitionTime": "2026-12-01T00:00:00Z"}]}]))
+    .await;
+    // The same host routed by a VirtualService too.
+    env.create_yaml(&ns, "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\nspec:\n  hosts: [reviews]\n  http: [{route: [{destination: {host: reviews-v1}}]}]\n").await;
+
+    let out = run(&["check", "-n", &ns, "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "errors fail check: {}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap().into(), f["message"].as_str().unwrap().into()))
+        .collect();
+    let has = |code: &str, text: &str| found.iter().any(|(c, m)| c == code && m.contains(text));
+    assert!(has("VR119", &format!("names parent Service/{ns}/ratings, which does not exist")), "{found:#?}");
+    assert!(has("VR120", "(BackendNotFound: backend(ratings-v9) not found)"), "{found:#?}");
+    assert!(has("VR117", &format!("sends 50% to Service/{ns}/ratings-v9, which does not exist")), "{found:#?}");
+    assert!(has("VR118", &format!("Service/{other}/ratings, in another namespace")), "{found:#?}");
+    assert!(has("VR121", &format!("VirtualService {ns}/reviews and HTTPRoute {ns}/reviews")), "{found:#?}");
+    // A lone backend at weight 0 routes nothing: not the "all zero" of several, but its share is 0.
+    let doc = json_of(&run(&["status", "ratings", "-n", &ns, "-o", "json"]));
+    let svc = host(&doc, &format!("ratings.{ns}.svc.cluster.local"));
+    let catch_all = svc["rules"].as_array().unwrap().iter().find(|r| r["index"] == 1).unwrap();
+    assert_eq!(shares(catch_all), vec![(format!("reviews-v1.{ns}"), 0.0)]);
+
+    // A ReferenceGrant in the backend's namespace makes the cross-namespace backend valid.
+    let grant = format!(
+        "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {{name: from-{ns}}}\nspec:\n  \
+         from: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: {ns}}}]\n  to: [{{group: \"\", kind: Service, name: ratings}}]\n"
+    );
+    env.create_yaml(&other, &grant).await;
+    let doc: Value = serde_json::from_slice(&run(&["check", "-n", &ns, "-o", "json"]).stdout).unwrap();
+    assert!(!codes_of_check(&doc).contains(&"VR118".to_string()), "{doc:#}");
+}
+
+fn codes_of_check(doc: &Value) -> Vec<String> {
+    doc["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
+}
+
+/// Document order and Gateway API order differ: a VirtualService written this way would never reach its
+/// later routes; the HTTPRoute reaches every rule, and only a true duplicate is unreachable.
+#[tokio::test]
+async fn precedence_follows_the_spec_not_document_order() {
+    let env = env();
+    let ns = env.namespace("gw-precedence").await;
+    env.seed_bookinfo_reviews(&ns).await;
+    let route = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: ordered}\nspec:\n  \
+                 parentRefs: [{group: \"\", kind: Service, name: reviews-v3}]\n  rules:\n  \
+                 - name: everything\n    backendRefs: [{name: reviews-v1, port: 9080}]\n  \
+                 - name: api\n    matches: [{path: {type: PathPrefix, value: /api}}]\n    backendRefs: [{name: reviews-v2, port: 9080}]\n  \
+                 - name: api-v2\n    matches: [{path: {type: PathPrefix, value: /api/v2}}]\n    backendRefs: [{name: reviews-v3, port: 9080}]\n  \
+                 - name: health\n    matches: [{path: {type: Exact, value: /health}}]\n    backendRefs: [{name: reviews-v3, port: 9080}]\n  \
+                 - name: api-again\n    matches: [{path: {type: PathPrefix, value: /api/}}]\n    backendRefs: [{name: reviews-v3, port: 9080}]\n";
+    env.create_yaml(&ns, route).await;
+    let doc = json_of(&run(&["status", "reviews-v3", "-n", &ns, "-o", "json"]));
+    let svc = host(&doc, &format!("reviews-v3.{ns}.svc.cluster.local"));
+    let order: Vec<(&str, bool)> = svc["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["reachable"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        order,
+        vec![("health", true), ("api-v2", true), ("api", true), ("api-again", false), ("everything", true)],
+        "{svc:#}"
+    );
+    let found: Vec<&str> = svc["findings"].as_array().unwrap().iter().map(|f| f["message"].as_str().unwrap()).collect();
+    assert!(found.iter().any(|m| m.contains("rule api-again never applies for every caller")), "{found:?}");
+}
+
+/// A route in the caller's namespace applies to callers there, before the producer's route; both are shown.
+#[tokio::test]
+async fn consumer_routes_override_producer_routes_for_their_callers() {
+    let env = env();
+    let ns = env.namespace("gw-producer").await;
+    let shop = env.namespace("gw-consumer").await;
+    env.seed_bookinfo_reviews(&ns).await;
+    let consumer = format!(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: reviews-for-shop}}\nspec:\n  \
+         parentRefs: [{{group: \"\", kind: Service, name: reviews, namespace: {ns}}}]\n  rules:\n  \
+         - backendRefs: [{{name: reviews-v3, namespace: {ns}, port: 9080}}]\n"
+    );
+    env.create_yaml(&shop, &consumer).await;
+    let grant = format!(
+        "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {{name: from-shop}}\nspec:\n  \
+         from: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: {shop}}}]\n  to: [{{group: \"\", kind: Service}}]\n"
+    );
+    env.create_yaml(&ns, &grant).await;
+    // Seen from either namespace: the producer's namespace, and the consumer's (its route is there).
+    for view in [&ns, &shop] {
+        let doc = json_of(&run(&["status", "-n", view, "-o", "json"]));
+        let svc = host(&doc, &format!("reviews.{ns}.svc.cluster.local"));
+        let audiences: Vec<&Value> = svc["rules"].as_array().unwrap().iter().map(|r| &r["audience"]).collect();
+        assert_eq!(
+            audiences,
+            vec![
+                &json!({"kind": "producers"}),
+                &json!({"kind": "producers"}),
+                &json!({"kind": "consumers", "namespace": shop})
+            ],
+            "{svc:#}"
+        );
+        let last = &svc["rules"][2];
+        assert_eq!(last["reachable"], true, "the consumer catch-all does not shadow the producer's rules");
+        assert_eq!(shares(last), vec![(format!("reviews-v3.{ns}"), 100.0)]);
+        assert_eq!(svc["httpRoutes"].as_array().unwrap().len(), 2);
+        assert!(codes(&doc).is_empty(), "{doc:#}");
+    }
+    let text = String::from_utf8_lossy(&run(&["status", "reviews", "-n", &ns]).stdout).to_string();
+    assert!(text.lines().any(|l| l.contains(&format!("ns {shop}")) && l.contains("reviews-v3")), "{text}");
+}
+
+#[tokio::test]
+async fn gateway_routes_are_shown_by_hostname() {
+    let env = env();
+    let ns = env.namespace("gw-ingress").await;
+    env.seed_bookinfo_reviews(&ns).await;
+    let ingress = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: bookinfo-gateway}\nspec:\n  \
+                   gatewayClassName: istio\n  listeners: [{name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}]\n\
+                   ---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: bookinfo}\nspec:\n  \
+                   parentRefs: [{name: bookinfo-gateway}]\n  hostnames: [bookinfo.example.com]\n  rules:\n  \
+                   - matches: [{path: {type: PathPrefix, value: /reviews}}]\n    \
+                     backendRefs: [{name: reviews-v1, port: 9080, weight: 3}, {name: reviews-v2, port: 9080}]\n    \
+                     filters: [{type: RequestMirror, requestMirror: {backendRef: {name: reviews-v3, port: 9080}, percent: 25}}]\n    \
+                     timeouts: {request: 10s}\n    retry: {attempts: 3, codes: [503]}\n";
+    env.create_yaml(&ns, ingress).await;
+    let doc = json_of(&run(&["status", "-n", &ns, "-o", "json"]));
+    let svc = host(&doc, "bookinfo.example.com");
+    let rule = &svc["rules"][0];
+    assert_eq!(rule["audience"], json!({"kind": "gateway", "gateway": format!("{ns}/bookinfo-gateway")}));
+    assert_eq!(shares(rule), vec![(format!("reviews-v1.{ns}"), 75.0), (format!("reviews-v2.{ns}"), 25.0)]);
+    assert_eq!(rule["mirror"]["version"], format!("reviews-v3.{ns}"));
+    assert_eq!(rule["mirror"]["percent"], 25.0);
+    assert_eq!(rule["timeouts"], json!({"request": "10s"}));
+    assert_eq!(rule["retry"], json!({"attempts": 3, "codes": [503]}));
+    assert!(codes(&doc).is_empty(), "{doc:#}");
+    let text = String::from_utf8_lossy(&run(&["status", "-n", &ns]).stdout).to_string();
+    let row = text.lines().find(|l| l.contains("path^=/reviews")).unwrap_or_else(|| panic!("{text}"));
+    for cell in ["reviews-v3", "25%", "3x on 503", "10s"] {
+        assert!(row.contains(cell), "{cell} in {row}");
+    }
+}
+
+/// `check -f` reads HTTPRoutes, Gateways and ReferenceGrants from manifests, no cluster involved.
+#[test]
+fn check_files_lints_http_routes_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bookinfo.yaml");
+    let broken = bookinfo_reviews()
+        .replace("name: reviews-v2, port: 9080, weight: 10", "name: reviews-v4, port: 9080, weight: 10");
+    std::fs::write(&file, broken).unwrap();
+    let out = env().vroute().args(["check", "-f", file.to_str().unwrap(), "-n", "bookinfo"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("VR117") && text.contains("Service/bookinfo/reviews-v4, which does not exist"), "{text}");
+}
+
+/// Rules whose weights Argo Rollouts' Gateway API plugin sets belong to the Rollout: shown as managed, with
+/// the Rollout's phase, step and the canary share the route gives.
+#[tokio::test]
+async fn rules_the_rollouts_gateway_api_plugin_manages_are_shown_as_owned() {
+    let env = env();
+    let ns = env.namespace("gw-rollout").await;
+    env.seed_bookinfo_reviews(&ns).await;
+    let strategy = json!({"canary": {
+        "canaryService": "reviews-v2", "stableService": "reviews-v1",
+        "steps": [{"setWeight": 10}, {"pause": {}}],
+        "trafficRouting": {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "reviews", "namespace": ns}}}
+    }});
+    let status = json!({"currentStepIndex": 1, "currentPodHash": "abc", "stableRS": "def",
+        "canary": {"weights": {"canary": {"weight": 10, "serviceName": "reviews-v2", "podTemplateHash": "abc"},
+                               "stable": {"weight": 90, "serviceName": "reviews-v1", "podTemplateHash": "def"}}},
+        "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2026-12-01T00:00:00Z"}], "controllerPause": true});
+    env.seed_rollout(&ns, crate::support::scenarios::rollout("reviews", strategy, false), status).await;
+    let doc = json_of(&run(&["status", "reviews", "-n", &ns, "-o", "json"]));
+    let svc = host(&doc, &format!("reviews.{ns}.svc.cluster.local"));
+    for rule in svc["rules"].as_array().unwrap() {
+        assert_eq!(rule["managedBy"], format!("Rollout/{ns}/reviews"), "{rule:#}");
+    }
+    assert_eq!(svc["rollout"]["name"], "reviews");
+    assert_eq!(svc["rollout"]["step"], "1/2");
+    assert_eq!(svc["rollout"]["desiredCanaryWeight"], 10);
+    assert_eq!(svc["rollout"]["actualCanaryWeight"], 10.0);
+    assert!(codes(&doc).is_empty(), "the route gives what the Rollout wants: {doc:#}");
+    let text = String::from_utf8_lossy(&run(&["status", "reviews", "-n", &ns, "-o", "wide"]).stdout).to_string();
+    assert!(text.contains(&format!("Rollout {ns}/reviews (canary): Paused")), "{text}");
+    assert!(text.lines().filter(|l| l.contains(&format!("Rollout/{ns}/reviews"))).count() >= 2, "{text}");
+}
+
+/// Ambient mode: once a waypoint serves the namespace, the chain's `sourceLabels` pinning no longer holds, and
+/// `status` and `check` say so instead of passing.
+#[tokio::test]
+async fn source_labels_pinning_under_a_waypoint_is_reported() {
+    let env = env();
+    let ns = env.namespace("gw-ambient").await;
+    env.seed_chain(&ns, false).await;
+    let out = run(&["check", "-n", &ns]);
+    assert_eq!(out.status.code(), Some(0), "the chain is consistent with sidecars");
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(env.client().await);
+    let labels =
+        json!({"metadata": {"labels": {"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "waypoint"}}});
+    api.patch(&ns, &Default::default(), &kube::api::Patch::Merge(&labels)).await.expect("label the namespace");
+    let doc = json_of(&run(&["status", "b", "-n", &ns, "-o", "json"]));
+    let b = host(&doc, &format!("b.{ns}.svc.cluster.local"));
+    assert_eq!(b["waypoint"], "waypoint");
+    let vr122: Vec<&str> = b["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "VR122")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(vr122.len(), 1, "{b:#}");
+    assert!(vr122[0].contains(&format!("(Namespace/{ns} has istio.io/use-waypoint)")), "{}", vr122[0]);
+    let out = run(&["check", "-n", &ns]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8_lossy(&run(&["status", "b", "-n", &ns]).stdout).to_string();
+    assert!(text.contains("version-pinned, waypoint waypoint)"), "{text}");
+
+    // Its traffic comes from the waypoint's reports (`reporter="waypoint"`); sidecar-era series are not it.
+    let now = jiff::Timestamp::now().as_second();
+    let edge = |v: &str| crate::support::IstioEdge::new(&ns, "a", v, "b", v);
+    let mut om = crate::support::OpenMetrics::default();
+    om.steady(&crate::support::IstioEdge { reporter: "waypoint", ..edge("v1") }, now - 600, 30, 20, 300); // 10 rps
+    om.steady(&crate::support::IstioEdge { reporter: "waypoint", ..edge("v2") }.code(503), now - 600, 30, 20, 30);
+    om.steady(&edge("v2"), now - 600, 30, 20, 150); // reporter="destination": not how this host is served now
+    let prom =
+        crate::support::Prometheus::start(&env.work.join(format!("prom-{ns}")), Some(&om.finish()), &[]).await.unwrap();
+    let doc = json_of(&run(&["status", "b", "-n", &ns, "-o", "json", "--prometheus-url", &prom.url]));
+    let b = host(&doc, &format!("b.{ns}.svc.cluster.local"));
+    let traffic = |name: &str| {
+        let v = b["versions"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap();
+        (v["traffic"]["requestsPerSecond"].as_f64().unwrap_or(0.0), v["traffic"]["errorRate"].as_f64())
+    };
+    let (v1, _) = traffic("v1");
+    assert!((v1 - 10.0).abs() < 0.5, "v1 from the waypoint: {v1}");
+    let (v2, errors) = traffic("v2");
+    assert!((v2 - 1.0).abs() < 0.2, "v2 only from the waypoint (1 rps of 503s), not the sidecar's 5: {v2}");
+    assert_eq!(errors, Some(1.0));
+}
