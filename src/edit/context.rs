@@ -101,6 +101,10 @@ impl Context {
         let target = req.host();
         let graph = graph::build(snap, &req.options())?;
         let Some(node) = graph.hosts.iter().find(|h| h.host == target && !h.virtual_services.is_empty()) else {
+            if let Some(node) = graph.hosts.iter().find(|h| h.host == target && !h.http_routes.is_empty()) {
+                let routes = node.http_routes.iter().map(|r| r.reference().key()).collect();
+                return Err(EditError::RoutedByHttpRoute { host: target, routes });
+            }
             let routed_by = graph.hosts.iter().filter(|h| h.host != target).map(|h| h.host.clone()).collect();
             return Err(EditError::NoVirtualService { host: target, routed_by });
         };

@@ -12,6 +12,15 @@ pub enum EditError {
 
     #[error("no VirtualService has {host} in its hosts, so there are no routes to edit{}", routed_by_hint(.routed_by))]
     NoVirtualService { host: String, routed_by: Vec<String> },
+    /// Routed by HTTPRoutes only: their edits are not built yet, and a VirtualService added beside them would
+    /// make the routing undefined (VR121), so the message must not suggest one.
+    #[error(
+        "{host} is routed by HTTPRoute {}, not by a VirtualService, and kubectl vroute does not edit HTTPRoutes yet: \
+         change the weights of its rules' backendRefs with kubectl (`kubectl vroute status` shows each rule's \
+         shares), or, if a Rollout's Gateway API plugin manages it, use `kubectl vroute promote/abort` on the Rollout",
+        .routes.join(", ")
+    )]
+    RoutedByHttpRoute { host: String, routes: Vec<String> },
     #[error(
         "several VirtualServices route {host}: {}; pick one with --virtual-service NAMESPACE/NAME",
         .candidates.join(", ")

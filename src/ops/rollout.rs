@@ -117,7 +117,7 @@ fn is_unrouted(e: &Error) -> bool {
     matches!(
         e,
         Error::Model(_)
-            | Error::Refused(EditError::NoVirtualService { .. })
+            | Error::Refused(EditError::NoVirtualService { .. } | EditError::RoutedByHttpRoute { .. })
             | Error::Cluster(ClusterError::CrdMissing(_))
     )
 }

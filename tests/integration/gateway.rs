@@ -93,6 +93,19 @@ async fn bookinfo_on_gateway_api_shows_versions_shares_and_precedence() {
     // `check` passes it: nothing is wrong.
     let out = run(&["check", "-n", &ns]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // Route edits do not write HTTPRoutes yet: refused with what to do, never a hint to add a VirtualService
+    // beside the route (VR121), and nothing is written.
+    let before =
+        json_of(&env.kubectl().args(["get", "httproute", "reviews", "-n", &ns, "-o", "json"]).output().unwrap());
+    let out = run(&["set-weight", "reviews", "reviews-v1=50", "reviews-v2=50", "-n", &ns]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(err.contains(&format!("is routed by HTTPRoute {ns}/reviews, not by a VirtualService")), "{err}");
+    assert!(!err.contains("create a VirtualService"), "{err}");
+    let after =
+        json_of(&env.kubectl().args(["get", "httproute", "reviews", "-n", &ns, "-o", "json"]).output().unwrap());
+    assert_eq!(before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"]);
 }
 
 #[tokio::test]
@@ -353,4 +366,70 @@ async fn source_labels_pinning_under_a_waypoint_is_reported() {
     let (v2, errors) = traffic("v2");
     assert!((v2 - 1.0).abs() < 0.2, "v2 only from the waypoint (1 rps of 503s), not the sidecar's 5: {v2}");
     assert_eq!(errors, Some(1.0));
+}
+
+/// `status --watch` redraws on HTTPRoute changes: a weight moved in the route, and a consumer route created in
+/// another namespace (HTTPRoutes are watched cluster-wide, as they are read).
+#[tokio::test]
+async fn watch_redraws_when_an_http_route_changes() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let env = env();
+    let ns = env.namespace("gw-watch").await;
+    let shop = env.namespace("gw-watch-consumer").await;
+    env.seed_bookinfo_reviews(&ns).await;
+    let mut child = crate::status::KillOnDrop(
+        env.vroute()
+            .args(["status", "reviews", "-n", &ns, "--watch", "-o", "json"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    let stdout = child.0.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut doc = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            doc.push_str(&line);
+            if line == "}" {
+                let _ = tx.send(serde_json::from_str(&doc).unwrap());
+                doc.clear();
+            }
+        }
+    });
+    let reviews = format!("reviews.{ns}.svc.cluster.local");
+    let split = |doc: &Value| shares(&host(doc, &reviews)["rules"][1]);
+    let first = rx.recv_timeout(Duration::from_secs(20)).expect("first draw");
+    assert_eq!(split(&first)[0].1, 90.0);
+
+    let gvk = kube::api::GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute");
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(env.client().await, &ns, &kube::api::ApiResource::from_gvk(&gvk));
+    // A merge patch replaces the whole rules list: both rules, the split now 50/50.
+    let patch = json!({"spec": {"rules": [
+        {"backendRefs": [{"name": "reviews-v1", "port": 9080, "weight": 50}, {"name": "reviews-v2", "port": 9080, "weight": 50}]},
+        {"matches": [{"headers": [{"type": "Exact", "name": "end-user", "value": "jason"}]}],
+         "backendRefs": [{"name": "reviews-v2", "port": 9080}]}]}});
+    api.patch("reviews", &Default::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let doc = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("a redraw");
+        if split(&doc)[0].1 == 50.0 {
+            break;
+        }
+    }
+
+    let consumer = format!(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: reviews-for-shop}}\nspec:\n  \
+         parentRefs: [{{group: \"\", kind: Service, name: reviews, namespace: {ns}}}]\n  rules:\n  \
+         - backendRefs: [{{name: reviews-v3, namespace: {ns}, port: 9080}}]\n"
+    );
+    env.create_yaml(&shop, &consumer).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let doc = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("a redraw");
+        if host(&doc, &reviews)["httpRoutes"].as_array().is_some_and(|r| r.len() == 2) {
+            break;
+        }
+    }
 }

@@ -414,7 +414,7 @@ async fn watch_redraws_when_a_route_changes() {
     assert!(codes.contains(&"VR106"), "two VirtualServices claim web: {codes:?}");
 }
 
-struct KillOnDrop(std::process::Child);
+pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
