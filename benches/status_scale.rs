@@ -3,7 +3,8 @@
 //! 1. One service: `kubectl-vroute status SVC -n NS -o json` beside
 //!    `kubectl get virtualservices,destinationrules,services,pods -n NS -o json` on the same objects.
 //! 2. Scale: `status -A -o json` over 200 namespaces holding 2,000 VirtualServices, 2,000 DestinationRules,
-//!    200 Argo Rollouts and 10,000 Pods (1x), then four times that (4x): wall time and peak RSS of the plugin
+//!    200 Argo Rollouts and 10,000 Pods, plus 400 hosts routed by Gateway API HTTPRoutes (one Service per
+//!    version, 2,000 more Pods: a mixed cluster) (1x), then four times that (4x): wall time and peak RSS of the plugin
 //!    process; and one namespace's view of that cluster (`status svc0 -n scale-0`), which still lists
 //!    VirtualServices, DestinationRules and Rollouts cluster-wide.
 //!
@@ -27,6 +28,8 @@ use support::{env, scenarios};
 const NAMESPACES_PER_X: usize = 200;
 const SERVICES_PER_NS: usize = 10;
 const PODS_PER_SERVICE: usize = 5;
+/// Hosts per namespace routed by an HTTPRoute (a parent Service, one Service per version, 90/10) instead.
+const GATEWAY_SERVICES_PER_NS: usize = 2;
 const RUNS: usize = 7;
 
 #[tokio::main]
@@ -101,6 +104,11 @@ async fn main() {
         populate(populated, scale * NAMESPACES_PER_X).await;
         populated = scale * NAMESPACES_PER_X;
         eprintln!("bench: {populated} namespaces populated in {:?}", started.elapsed());
+        // The view holds the HTTPRoute hosts: a benchmark of a view that silently dropped them would flatter.
+        let out = vroute(&["status", "-A", "-o", "json"]).output().expect("status -A");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status -A -o json");
+        let routed = doc["services"].as_array().into_iter().flatten().filter(|s| s["httpRoutes"].is_array()).count();
+        assert_eq!(routed, populated * GATEWAY_SERVICES_PER_NS, "HTTPRoute hosts in status -A");
         let all = compare(&format!("scale {scale}x"), &["status", "-A", "-o", "json"]);
         // kubectl takes seconds here; three runs are enough for a reference point.
         let get_all = measure_n(3, || {
@@ -110,12 +118,14 @@ async fn main() {
         })
         .wall;
         let objects = format!(
-            "{} ns, {} VS, {} DR, {} Rollouts, {} pods",
+            "{} ns, {} VS, {} DR, {} HTTPRoutes, {} Rollouts, {} Services, {} pods",
             populated,
             populated * SERVICES_PER_NS,
             populated * SERVICES_PER_NS,
+            populated * GATEWAY_SERVICES_PER_NS,
             populated,
-            populated * SERVICES_PER_NS * PODS_PER_SERVICE
+            populated * (SERVICES_PER_NS + 3 * GATEWAY_SERVICES_PER_NS),
+            populated * (SERVICES_PER_NS + GATEWAY_SERVICES_PER_NS) * PODS_PER_SERVICE
         );
         println!(
             "| scale {scale}x ({objects}) | `kubectl-vroute status -A -o json` | {} (CPU {}) | {} MB |",
@@ -204,10 +214,24 @@ async fn populate(from: usize, to: usize) {
                 jobs.push(Job::Pod(ns.clone(), app.clone(), if p == 0 { "v2" } else { "v1" }, p));
             }
         }
+        for s in 0..GATEWAY_SERVICES_PER_NS {
+            let app = format!("gw{s}");
+            for doc in support::parse_yaml_docs(&gateway_service(&app)) {
+                jobs.push(Job::Object(ns.clone(), doc));
+            }
+            for p in 0..PODS_PER_SERVICE {
+                jobs.push(Job::Pod(ns.clone(), app.clone(), if p == 0 { "v2" } else { "v1" }, p));
+            }
+        }
     }
     let ro_ar =
         kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"));
-    let (vs_ar, dr_ar, ro_ar) = (&vs_ar, &dr_ar, &ro_ar);
+    let route_ar = kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+        "gateway.networking.k8s.io",
+        "v1",
+        "HTTPRoute",
+    ));
+    let (vs_ar, dr_ar, ro_ar, route_ar) = (&vs_ar, &dr_ar, &ro_ar, &route_ar);
     stream::iter(jobs)
         .map(|job| {
             let client = client.clone();
@@ -220,6 +244,7 @@ async fn populate(from: usize, to: usize) {
                             "VirtualService" => Api::namespaced_with(client, &ns, vs_ar),
                             "DestinationRule" => Api::namespaced_with(client, &ns, dr_ar),
                             "Rollout" => Api::namespaced_with(client, &ns, ro_ar),
+                            "HTTPRoute" => Api::namespaced_with(client, &ns, route_ar),
                             _ => Api::namespaced_with(client, &ns, &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::Service>(&())),
                         };
                         api.create(&PostParams::default(), &obj).await.map(|_| ())
@@ -239,6 +264,23 @@ async fn populate(from: usize, to: usize) {
         .try_collect::<Vec<()>>()
         .await
         .expect("populate");
+}
+
+/// `app` on Gateway API: its Service, `app-v1` and `app-v2` (one per version) and a mesh HTTPRoute at 90/10.
+fn gateway_service(app: &str) -> String {
+    let mut out = format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {app}}}\nspec: {{selector: {{app: {app}}}, ports: [{{port: 80}}]}}\n"
+    );
+    for v in ["v1", "v2"] {
+        out += &format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {app}-{v}}}\nspec: {{selector: {{app: {app}, version: {v}}}, ports: [{{port: 80}}]}}\n"
+        );
+    }
+    out + &format!(
+        "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: {app}}}\nspec:\n  \
+         parentRefs: [{{group: \"\", kind: Service, name: {app}}}]\n  rules:\n  \
+         - backendRefs: [{{name: {app}-v1, port: 80, weight: 90}}, {{name: {app}-v2, port: 80, weight: 10}}]\n"
+    )
 }
 
 /// A canary Rollout of `app` that owns route `primary` of its VirtualService (subsets v1 stable, v2 canary).
