@@ -307,7 +307,7 @@ mod tests {
             (&[("service", "reviews.other.svc.cluster.local")], "service"),
             (&[("service", "rev iews")], "service"),
             (&[("label", "source_app")], "label"),
-            (&[("reporter", "waypoint")], "reporter"),
+            (&[("reporter", "ztunnel")], "reporter"),
             (&[("since", "yesterday")], "since"),
             (&[("window", "30s")], "window"),
             (&[("window", "250ms")], "window"),

@@ -47,8 +47,8 @@ pub struct AnalyzeArgs {
     /// busy service decide sooner; each step needs a few Prometheus scrapes.
     #[arg(long, value_name = "DURATION")]
     pub step: Option<String>,
-    /// Whose counts: destination (the pods' proxies), source (the callers' proxies) or both (the pods' counts
-    /// plus requests callers' proxies failed before reaching any pod).
+    /// Whose counts: destination (the pods' proxies), source (the callers' proxies), both (the pods' counts
+    /// plus requests callers' proxies failed before reaching any pod) or waypoint (ambient mode).
     #[arg(long, value_name = "REPORTER", default_value = "destination")]
     pub reporter: String,
     /// Fail a canary shown above this error rate whatever its baseline does (default 0.1).

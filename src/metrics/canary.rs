@@ -60,16 +60,20 @@ pub enum Reporter {
     /// The server side, plus the requests client proxies failed before any pod saw them (flags UH, NR, UO, UF),
     /// where Istio can name the arm. No request is counted twice.
     Both,
+    /// Ambient mode: the waypoint serving the service (ztunnel reports no HTTP metrics, and callers without
+    /// sidecars report none either).
+    Waypoint,
 }
 
 impl Reporter {
-    pub const ALL: [Reporter; 3] = [Reporter::Destination, Reporter::Source, Reporter::Both];
+    pub const ALL: [Reporter; 4] = [Reporter::Destination, Reporter::Source, Reporter::Both, Reporter::Waypoint];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Reporter::Destination => "destination",
             Reporter::Source => "source",
             Reporter::Both => "both",
+            Reporter::Waypoint => "waypoint",
         }
     }
 }
@@ -110,7 +114,7 @@ impl Canary<'_> {
         let increase =
             |selector: Selector| format!("increase({}[{step_seconds}s])", self.arms(selector).render(METRIC));
         let inner = match self.reporter {
-            Reporter::Destination | Reporter::Source => {
+            Reporter::Destination | Reporter::Source | Reporter::Waypoint => {
                 increase(Selector::default().eq("reporter", self.reporter.as_str()).merge(self.service_selector()))
             }
             // Disjoint by `reporter`, so `or` is a union and nothing is counted twice.
@@ -219,6 +223,9 @@ mod tests {
 
     #[test]
     fn both_reporters_are_a_disjoint_union() {
+        let waypoint = canary(Reporter::Waypoint).counts_query(60);
+        assert!(waypoint.contains(r#"{reporter="waypoint",destination_service_namespace="shop""#), "{waypoint}");
+        assert!(!waypoint.contains(" or "), "one reporter: {waypoint}");
         let q = canary(Reporter::Both).counts_query(60);
         let (destination, source) = q.split_once(" or ").expect("a union");
         assert!(destination.contains(r#"reporter="destination""#) && !destination.contains("response_flags"), "{q}");

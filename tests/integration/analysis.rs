@@ -115,6 +115,12 @@ async fn mesh() -> &'static Mesh {
                 om.steady(&edge(service, version).code(500), start, SAMPLE_SECONDS, steps, failed);
             }
         }
+        // Ambient mode: only the waypoint reports this service's requests; v2 five times worse.
+        for (version, ok, failed) in [("v1", 99, 1), ("v2", 95, 5)] {
+            let waypoint = |code| IstioEdge { reporter: "waypoint", ..edge("ambient", version).code(code) };
+            om.steady(&waypoint(200), start, SAMPLE_SECONDS, steps, ok);
+            om.steady(&waypoint(500), start, SAMPLE_SECONDS, steps, failed);
+        }
         let one_a_minute: Vec<u64> = (0..=steps as u64).map(|i| i / 4).collect();
         om.requests(&edge("trickle", "v2"), start, SAMPLE_SECONDS, &one_a_minute);
         let unroutable = IstioEdge { reporter: "source", response_flags: "UH", ..edge("flaky", "unknown").code(503) };
@@ -180,6 +186,20 @@ async fn a_canary_as_good_as_its_baseline_passes_with_the_evidence() {
     );
 }
 
+/// `reporter=waypoint` reads ambient mode's HTTP metrics; the default (`destination`) sees no request there.
+#[tokio::test]
+async fn ambient_services_are_judged_from_the_waypoint_reports() {
+    let mesh = mesh().await;
+    let (status, doc) = mesh.service.get(&judge_query(&mesh.ns, "ambient", "&window=30m&reporter=waypoint")).await;
+    assert_eq!(status, 200, "{doc:#}");
+    assert_eq!((doc["verdict"].as_str(), doc["reason"].as_str()), (Some("fail"), Some("canary-worse")), "{doc:#}");
+    assert!(doc["queries"][0]["query"].as_str().unwrap().contains(r#"reporter="waypoint""#), "{doc:#}");
+    let (status, doc) = mesh.service.get(&judge_query(&mesh.ns, "ambient", "&window=30m")).await;
+    assert_eq!(status, 200, "{doc:#}");
+    assert_ne!(doc["verdict"], "fail", "sidecar reports hold none of its requests: {doc:#}");
+    assert_ne!(doc["verdict"], "pass", "never a pass on missing data: {doc:#}");
+}
+
 #[tokio::test]
 async fn a_canary_five_times_worse_fails() {
     let mesh = mesh().await;
@@ -228,7 +248,7 @@ async fn malformed_and_hostile_parameters_are_refused_naming_the_field() {
         (judge_query(ns, "good", "&window=10m&rollout=good"), "rollout"),
         (judge_query(ns, "good", "&alpha=0.9"), "alpha"),
         (judge_query(ns, "good", "&maxErrorRate=lots"), "maxErrorRate"),
-        (judge_query(ns, "good", "&reporter=waypoint"), "reporter"),
+        (judge_query(ns, "good", "&reporter=ztunnel"), "reporter"),
         (judge_query(ns, "good", "&canary=v3"), "canary"),
         (judge_query(ns, "good", "&query=up"), "query"),
         (format!("namespace={ns}&service=good&canary=v2"), "baseline"),
