@@ -67,9 +67,19 @@ async fn good_canary(live: &Live) -> Result<(), String> {
     if waited.status.code() != Some(0) {
         return Err(format!("{ns}: wait did not see Healthy: {}", text(&waited)));
     }
-    let ro = rollout(live, &ns).await;
-    if phase(&ro) != "Healthy" || weights(live, &ns).await != (100, 0) {
-        return Err(format!("{ns}: ended {:#} with weights {:?}", ro["status"], weights(live, &ns).await));
+    // Healthy comes with the stable ReplicaSet switched; the controller moves the route's weights back to the
+    // stable subset on its next reconcile (until then both subsets select the same, new pods).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let ro = rollout(live, &ns).await;
+        let w = weights(live, &ns).await;
+        if phase(&ro) == "Healthy" && w == (100, 0) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{ns}: ended {:#} with weights {w:?}", ro["status"]));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     drop(canary);
     Ok(())
@@ -93,9 +103,15 @@ async fn bad_canary(live: &Live) -> Result<(), String> {
         return Err(format!("{ns}: wait should exit 1 on Degraded: {}", text(&waited)));
     }
     let ro = until(live, &ns, "aborted", Duration::from_secs(30), |ro| ro["status"]["abort"] == true).await?;
-    let w = weights(live, &ns).await;
+    // The route goes back on the controller's reconcile of the abort, which may follow Degraded by a moment.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut w = weights(live, &ns).await;
+    while w != (100, 0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        w = weights(live, &ns).await;
+    }
     if w != (100, 0) {
-        return Err(format!("{ns}: after the abort the route gives {w:?}, not (100, 0)"));
+        return Err(format!("{ns}: 15 s after the abort the route gives {w:?}, not (100, 0)"));
     }
     let mut status = live.vroute();
     status.args(["status", "reviews", "-n", &ns, "-o", "json"]);
