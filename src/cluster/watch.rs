@@ -81,9 +81,10 @@ async fn watched(
     let scoped = kinds.iter().map(|(ar, wide, optional)| async move {
         let everywhere = Api::all_with(cluster.client.clone(), ar);
         let namespaced = |ns: &str| Api::namespaced_with(cluster.client.clone(), ns, ar);
-        let probe = match (ns, *wide || *optional) {
-            (Some(ns), false) => return Some(namespaced(ns)),
-            (None, false) => return Some(everywhere),
+        // One small list answers both questions: may the user watch everywhere, and is the kind served at all.
+        let probe = match (ns, *wide, *optional) {
+            (Some(ns), false, _) => return Some(namespaced(ns)),
+            (None, _, false) => return Some(everywhere),
             _ => everywhere.list_metadata(&ListParams::default().limit(1)).await,
         };
         match (probe, ns) {

@@ -96,7 +96,7 @@ impl Rule {
 
     /// How `--route` and messages refer to a rule: its name, or `#index`.
     pub fn key(&self, index: usize) -> String {
-        self.name.as_deref().filter(|n| !n.is_empty()).map_or_else(|| format!("#{index}"), str::to_string)
+        crate::objects::meta::route_key(self.name.as_deref(), index)
     }
 }
 
@@ -142,40 +142,41 @@ fn prefix_covers(prefix: &str, path: &str) -> bool {
 }
 
 /// One match of one rule, as precedence sorts them.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Candidate<'r> {
     pub route: &'r HttpRoute,
     pub rule: usize,
+    /// Position in the rule's matches (as defaulted: [`Rule::effective_matches`]).
     pub index: usize,
-}
-
-impl Candidate<'_> {
-    pub fn matched(&self) -> Match {
-        self.route.spec.rules[self.rule].effective_matches().swap_remove(self.index)
-    }
+    /// Position of its `(route, rule)` in the slice given to [`precedence`].
+    pub at: usize,
+    pub matched: Match,
 }
 
 /// Every match of the given rules in the order the spec applies them: by specificity ([`Match::rank`]), then
 /// the oldest route, then `namespace/name` alphabetically, then rule order, then match order.
 pub fn precedence<'r>(rules: &[(&'r HttpRoute, usize)]) -> Vec<Candidate<'r>> {
-    let mut all: Vec<(Candidate<'r>, Match)> = rules
-        .iter()
-        .flat_map(|&(route, rule)| {
-            route.spec.rules[rule]
-                .effective_matches()
-                .into_iter()
-                .enumerate()
-                .map(move |(index, m)| (Candidate { route, rule, index }, m))
-        })
-        .collect();
-    all.sort_by(|(a, ma), (b, mb)| {
-        ma.rank()
-            .cmp(&mb.rank())
+    let mut all: Vec<Candidate<'r>> =
+        rules
+            .iter()
+            .enumerate()
+            .flat_map(|(at, &(route, rule))| {
+                route.spec.rules[rule]
+                    .effective_matches()
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(index, matched)| Candidate { route, rule, index, at, matched })
+            })
+            .collect();
+    all.sort_by(|a, b| {
+        a.matched
+            .rank()
+            .cmp(&b.matched.rank())
             .then_with(|| older(a.route, b.route))
             .then(a.rule.cmp(&b.rule))
             .then(a.index.cmp(&b.index))
     });
-    all.into_iter().map(|(c, _)| c).collect()
+    all
 }
 
 /// The spec's tie-break between routes: the oldest first (RFC 3339 timestamps sort as text), then
@@ -188,23 +189,33 @@ fn older(a: &HttpRoute, b: &HttpRoute) -> Ordering {
         .then_with(|| a.metadata.name.cmp(&b.metadata.name))
 }
 
-/// For each `(route, rule)` given, whether some request can reach it: a rule is unreachable when every one of
-/// its matches is covered by a match ranked before it.
-pub fn reachable(rules: &[(&HttpRoute, usize)]) -> Vec<bool> {
-    let order = precedence(rules);
+/// How a set of rules applies, from one precedence pass.
+pub struct Order {
+    /// Positions in the given slice, in the order of each rule's first match.
+    pub rules: Vec<usize>,
+    /// For each rule given, whether some request reaches it: not when every one of its matches is covered by
+    /// a match ranked before it.
+    pub reachable: Vec<bool>,
+}
+
+pub fn order(rules: &[(&HttpRoute, usize)]) -> Order {
     let mut seen: Vec<Match> = Vec::new();
-    let mut reached = vec![false; rules.len()];
-    for c in order {
-        let m = c.matched();
-        if !seen.iter().any(|s| s.covers(&m)) {
-            let at = rules.iter().position(|&(r, i)| std::ptr::eq(r, c.route) && i == c.rule);
-            if let Some(at) = at {
-                reached[at] = true;
-            }
+    let mut order = Order { rules: Vec::new(), reachable: vec![false; rules.len()] };
+    for c in precedence(rules) {
+        if !order.rules.contains(&c.at) {
+            order.rules.push(c.at);
         }
-        seen.push(m);
+        if !seen.iter().any(|s| s.covers(&c.matched)) {
+            order.reachable[c.at] = true;
+        }
+        seen.push(c.matched);
     }
-    reached
+    order
+}
+
+/// [`Order::reachable`] alone.
+pub fn reachable(rules: &[(&HttpRoute, usize)]) -> Vec<bool> {
+    order(rules).reachable
 }
 
 /// The conditions the controller of `parent` wrote for it, if any.

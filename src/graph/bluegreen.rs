@@ -80,6 +80,7 @@ fn version(idx: &Index, role: &str, host: &str, hash: &str, ro: &Rollout) -> Ver
         outlier_detection: false,
         owners: vec![format!("Rollout/{} ({role})", ro.metadata.name)],
         traffic: None,
+        waypoint: idx.waypoint(host).is_some(),
     }
 }
 

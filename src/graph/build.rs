@@ -162,6 +162,7 @@ fn version(idx: &Index, key: VersionKey, namer: &Namer) -> VersionNode {
         outlier_detection,
         owners: owners.into_iter().collect(),
         traffic: None,
+        waypoint: idx.waypoint(&key.host).is_some(),
         key,
     }
 }

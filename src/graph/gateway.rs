@@ -65,21 +65,13 @@ pub fn rules<'s>(attached: &[Attached<'s>], namer: &Namer) -> (Vec<&'s HttpRoute
     });
     let mut nodes = Vec::new();
     for (audience, group) in by_audience {
-        let pairs: Vec<(&HttpRoute, usize)> =
-            group.iter().flat_map(|a| (0..a.route.spec.rules.len()).map(move |i| (a.route, i))).collect();
-        let reachable = route::reachable(&pairs);
-        // Rules in the order their first match is applied.
-        let mut order: Vec<usize> = Vec::new();
-        for c in route::precedence(&pairs) {
-            let at = pairs.iter().position(|&(r, i)| std::ptr::eq(r, c.route) && i == c.rule).unwrap_or_default();
-            if !order.contains(&at) {
-                order.push(at);
-            }
-        }
-        for at in order {
-            let (r, index) = pairs[at];
-            let a = group.iter().find(|a| std::ptr::eq(a.route, r)).expect("the pair's own attachment");
-            nodes.push(node(a, index, audience.clone(), reachable[at], namer));
+        let pairs: Vec<(&Attached, usize)> =
+            group.iter().flat_map(|a| (0..a.route.spec.rules.len()).map(move |i| (*a, i))).collect();
+        let by_route: Vec<(&HttpRoute, usize)> = pairs.iter().map(|(a, i)| (a.route, *i)).collect();
+        let order = route::order(&by_route);
+        for at in order.rules {
+            let (a, index) = pairs[at];
+            nodes.push(node(a, index, audience.clone(), order.reachable[at], namer));
         }
     }
     (routes, nodes)

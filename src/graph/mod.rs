@@ -209,6 +209,8 @@ pub struct VersionNode {
     pub owners: Vec<String>,
     /// Live traffic, when Prometheus was asked.
     pub traffic: Option<Traffic>,
+    /// A waypoint serves the version's host (ambient mode): its requests are reported as `reporter="waypoint"`.
+    pub waypoint: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

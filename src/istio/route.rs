@@ -105,7 +105,7 @@ impl HttpRoute {
 
     /// How `--route` and the versions annotation refer to a route: its name, or `#index`.
     pub fn key(&self, index: usize) -> String {
-        self.name.as_deref().filter(|n| !n.is_empty()).map_or_else(|| format!("#{index}"), str::to_string)
+        crate::objects::meta::route_key(self.name.as_deref(), index)
     }
 
     /// `route "primary"`, or `route #2` for an unnamed one (the index `status` shows).

@@ -103,6 +103,12 @@ pub struct OwnerRef {
     pub controller: Option<bool>,
 }
 
+/// How `--route`, messages and the versions annotation refer to a route or rule of any route API: its name,
+/// or `#index` when it has none.
+pub fn route_key(name: Option<&str>, index: usize) -> String {
+    name.filter(|n| !n.is_empty()).map_or_else(|| format!("#{index}"), str::to_string)
+}
+
 /// True when every label of `selector` is on `labels` (an empty selector selects everything).
 pub fn selects(selector: &Labels, labels: &Labels) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))

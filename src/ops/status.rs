@@ -85,12 +85,14 @@ pub async fn redraw_on_changes(
 async fn with_traffic<'s>(read: &'s Read, opts: &StatusOptions) -> Result<RouteGraph<'s>, Error> {
     let mut graph = graph::build(&read.snapshot, &opts.graph)?;
     let Some(prom) = &opts.prometheus else { return Ok(graph) };
-    let mut hosts: Vec<&str> =
-        graph.hosts.iter().flat_map(|h| h.versions.iter().map(|v| v.key.host.as_str())).collect();
-    hosts.sort_unstable();
-    hosts.dedup();
-    let idx = graph::Index::new(&read.snapshot, &opts.graph.domain);
-    let (waypoint, sidecar): (Vec<&str>, Vec<&str>) = hosts.iter().partition(|h| idx.waypoint(h).is_some());
+    let hosts = |waypoint: bool| {
+        let versions = graph.hosts.iter().flat_map(|h| &h.versions).filter(|v| v.waypoint == waypoint);
+        let mut hosts: Vec<&str> = versions.map(|v| v.key.host.as_str()).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        hosts
+    };
+    let (sidecar, waypoint) = (hosts(false), hosts(true));
     match observe(prom, &Hosts { sidecar: &sidecar, waypoint: &waypoint }).await {
         Ok(seen) => {
             let (label, domain) = (&opts.graph.version_label, &opts.graph.domain);

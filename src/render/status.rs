@@ -3,7 +3,8 @@
 use super::{Format, RenderError, Style, finish, paint, table};
 use crate::graph::{Finding, SplitKind};
 use crate::istio::objects::{Fault, Retries};
-use crate::views::status::{AudienceView, RolloutView, RouteView, RuleView, ServiceView, StatusReport, VersionView};
+use crate::views::status::{AudienceView, DestinationView, MirrorView, RolloutView, RouteView, RuleView};
+use crate::views::status::{ServiceView, StatusReport, VersionView};
 use std::fmt::Write as _;
 
 pub fn render(report: &StatusReport, format: Format, style: Style) -> Result<String, RenderError> {
@@ -97,18 +98,12 @@ fn routes(routes: &[RouteView], wide: bool) -> String {
         if !r.reachable {
             name.push_str(" (unreachable)");
         }
-        let dest: Vec<String> = r
-            .destinations
-            .iter()
-            .map(|d| if wide { wide_dest(d.host, d.version) } else { d.version.to_string() })
-            .collect();
-        let weights: Vec<String> = r.destinations.iter().map(|d| percent(d.weight_percent)).collect();
-        let mirror = r.mirror.as_ref().map_or("-".into(), |m| format!("{} {}", m.version, percent(m.percent)));
+        let (dest, weights, mirror) = split_cells(&r.destinations, r.mirror.as_ref(), wide);
         let mut row = vec![
             name,
             r.match_summary.clone(),
-            dest.join("\n"),
-            weights.join("\n"),
+            dest,
+            weights,
             mirror,
             r.retries.map_or("-".into(), |r| retries(&r.typed)),
             r.timeout.unwrap_or("-").to_string(),
@@ -140,13 +135,7 @@ fn rules(rules: &[RuleView], wide: bool) -> String {
             AudienceView::Consumers { namespace } => format!("ns {namespace}"),
             AudienceView::Gateway { gateway } => gateway.clone(),
         };
-        let dest: Vec<String> = r
-            .destinations
-            .iter()
-            .map(|d| if wide { wide_dest(d.host, d.version) } else { d.version.to_string() })
-            .collect();
-        let weights: Vec<String> = r.destinations.iter().map(|d| percent(d.weight_percent)).collect();
-        let mirror = r.mirror.as_ref().map_or("-".into(), |m| format!("{} {}", m.version, percent(m.percent)));
+        let (dest, weights, mirror) = split_cells(&r.destinations, r.mirror.as_ref(), wide);
         let retry = r.retry.map_or("-".into(), |r| {
             let codes: Vec<String> = r.typed.codes.iter().map(u16::to_string).collect();
             let mut s = format!("{}x", r.typed.attempts.map_or("?".into(), |a| a.to_string()));
@@ -160,8 +149,8 @@ fn rules(rules: &[RuleView], wide: bool) -> String {
             name,
             audience,
             r.match_summary.clone(),
-            dest.join("\n"),
-            weights.join("\n"),
+            dest,
+            weights,
             mirror,
             retry,
             timeout.unwrap_or_else(|| "-".into()),
@@ -176,6 +165,15 @@ fn rules(rules: &[RuleView], wide: bool) -> String {
         t.add_row(row);
     }
     finish(&t)
+}
+
+/// The destination, weight and mirror cells of a route or rule: one line per destination.
+fn split_cells(destinations: &[DestinationView], mirror: Option<&MirrorView>, wide: bool) -> (String, String, String) {
+    let dest: Vec<String> =
+        destinations.iter().map(|d| if wide { wide_dest(d.host, d.version) } else { d.version.to_string() }).collect();
+    let weights: Vec<String> = destinations.iter().map(|d| percent(d.weight_percent)).collect();
+    let mirror = mirror.map_or("-".into(), |m| format!("{} {}", m.version, percent(m.percent)));
+    (dest.join("\n"), weights.join("\n"), mirror)
 }
 
 fn wide_dest(host: &str, version: &str) -> String {

@@ -2,6 +2,7 @@
 //! channel): Istio's bookinfo shapes, precedence that differs from document order, consumer routes, a
 //! Gateway-parented route, route status as a controller writes it, and the findings.
 
+use crate::support::cli::JsonWatch;
 use crate::support::{env, gateway::bookinfo_reviews};
 use serde_json::{Value, json};
 use std::process::Output;
@@ -372,34 +373,15 @@ async fn source_labels_pinning_under_a_waypoint_is_reported() {
 /// another namespace (HTTPRoutes are watched cluster-wide, as they are read).
 #[tokio::test]
 async fn watch_redraws_when_an_http_route_changes() {
-    use std::io::{BufRead, BufReader};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let env = env();
     let ns = env.namespace("gw-watch").await;
     let shop = env.namespace("gw-watch-consumer").await;
     env.seed_bookinfo_reviews(&ns).await;
-    let mut child = crate::status::KillOnDrop(
-        env.vroute()
-            .args(["status", "reviews", "-n", &ns, "--watch", "-o", "json"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let (tx, rx) = std::sync::mpsc::channel::<Value>();
-    let stdout = child.0.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        let mut doc = String::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            doc.push_str(&line);
-            if line == "}" {
-                let _ = tx.send(serde_json::from_str(&doc).unwrap());
-                doc.clear();
-            }
-        }
-    });
+    let watch = JsonWatch::start(&["status", "reviews", "-n", &ns, "--watch", "-o", "json"]);
     let reviews = format!("reviews.{ns}.svc.cluster.local");
     let split = |doc: &Value| shares(&host(doc, &reviews)["rules"][1]);
-    let first = rx.recv_timeout(Duration::from_secs(20)).expect("first draw");
+    let first = watch.until("a first draw", Duration::from_secs(20), |_| true);
     assert_eq!(split(&first)[0].1, 90.0);
 
     let gvk = kube::api::GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute");
@@ -411,13 +393,7 @@ async fn watch_redraws_when_an_http_route_changes() {
         {"matches": [{"headers": [{"type": "Exact", "name": "end-user", "value": "jason"}]}],
          "backendRefs": [{"name": "reviews-v2", "port": 9080}]}]}});
     api.patch("reviews", &Default::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let doc = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("a redraw");
-        if split(&doc)[0].1 == 50.0 {
-            break;
-        }
-    }
+    watch.until("the split at 50/50", Duration::from_secs(20), |doc| split(doc)[0].1 == 50.0);
 
     let consumer = format!(
         "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: reviews-for-shop}}\nspec:\n  \
@@ -425,11 +401,7 @@ async fn watch_redraws_when_an_http_route_changes() {
          - backendRefs: [{{name: reviews-v3, namespace: {ns}, port: 9080}}]\n"
     );
     env.create_yaml(&shop, &consumer).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let doc = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("a redraw");
-        if host(&doc, &reviews)["httpRoutes"].as_array().is_some_and(|r| r.len() == 2) {
-            break;
-        }
-    }
+    watch.until("the consumer route", Duration::from_secs(20), |doc| {
+        host(doc, &reviews)["httpRoutes"].as_array().is_some_and(|r| r.len() == 2)
+    });
 }

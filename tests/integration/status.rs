@@ -1,5 +1,6 @@
 //! `kubectl vroute status` and `check`, run through the real kubectl against the real API server.
 
+use crate::support::cli::JsonWatch;
 use crate::support::{IstioEdge, OpenMetrics, Prometheus, env, scenarios};
 use serde_json::{Value, json};
 use std::process::Output;
@@ -345,7 +346,6 @@ async fn a_rollout_canary_shows_owner_step_weights_and_drift() {
 
 #[tokio::test]
 async fn watch_redraws_when_a_route_changes() {
-    use std::io::{BufRead, BufReader};
     let env = env();
     let ns = env.namespace("watch").await;
     let yaml = [
@@ -353,29 +353,8 @@ async fn watch_redraws_when_a_route_changes() {
         scenarios::weighted_routes("web", ("v1", 90), ("v2", 10), ""),
     ];
     env.create_yaml(&ns, &yaml.join("---\n")).await;
-    // Killed when the test ends, passed or failed: a --watch never stops by itself, and a leftover one would
-    // keep the test run's output pipe open.
-    let mut child = KillOnDrop(
-        env.vroute()
-            .args(["status", "web", "-n", &ns, "--watch", "-o", "json"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    // One pretty-printed JSON document per redraw; read documents line by line until each one closes.
-    let (tx, rx) = std::sync::mpsc::channel::<Value>();
-    let stdout = child.0.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        let mut doc = String::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            doc.push_str(&line);
-            if line == "}" {
-                let _ = tx.send(serde_json::from_str(&doc).unwrap());
-                doc.clear();
-            }
-        }
-    });
-    let first = rx.recv_timeout(Duration::from_secs(20)).expect("first draw");
+    let watch = JsonWatch::start(&["status", "web", "-n", &ns, "--watch", "-o", "json"]);
+    let first = watch.until("a first draw", Duration::from_secs(20), |_| true);
     assert_eq!(weights(&service(&first, "web.")["routes"][0])[1], ("v2".into(), 10.0));
 
     let patch = json!({"spec": {"http": [{"name": "primary", "route": [
@@ -383,14 +362,9 @@ async fn watch_redraws_when_a_route_changes() {
         {"destination": {"host": "web", "subset": "v2"}, "weight": 50}]}]}});
     let vs = env.istio(&ns, "VirtualService").await;
     vs.patch("web", &Default::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let redrawn = loop {
-        let doc =
-            rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("a redraw after the change");
-        if weights(&service(&doc, "web.")["routes"][0])[1].1 == 50.0 {
-            break doc;
-        }
-    };
+    let redrawn = watch.until("the new split", Duration::from_secs(20), |doc| {
+        weights(&service(doc, "web.")["routes"][0])[1].1 == 50.0
+    });
     assert_eq!(weights(&service(&redrawn, "web.")["routes"][0]), vec![("v1".into(), 50.0), ("v2".into(), 50.0)]);
 
     // A VirtualService for the same host in another namespace is part of the view, so its arrival redraws too.
@@ -400,27 +374,12 @@ async fn watch_redraws_when_a_route_changes() {
          hosts: [web.{ns}.svc.cluster.local]\n  http:\n  - route: [{{destination: {{host: web.{ns}.svc.cluster.local, subset: v1}}}}]\n"
     );
     env.create_yaml(&elsewhere, &shadow).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let redrawn = loop {
-        let doc =
-            rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("a redraw after the new VS");
-        if doc.to_string().contains("web-shadow") {
-            break doc;
-        }
-    };
-    drop(child);
+    let redrawn =
+        watch.until("the new VirtualService", Duration::from_secs(20), |doc| doc.to_string().contains("web-shadow"));
+    drop(watch);
     let codes: Vec<&str> =
         service(&redrawn, "web.")["findings"].as_array().unwrap().iter().filter_map(|f| f["code"].as_str()).collect();
     assert!(codes.contains(&"VR106"), "two VirtualServices claim web: {codes:?}");
-}
-
-pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// `--prometheus-service` through the real API server's service proxy. The proxy cannot reach a Prometheus here

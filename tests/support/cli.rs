@@ -43,3 +43,56 @@ pub fn once_rbac_settles(command: impl Fn() -> Output, settled: impl Fn(&Output)
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A running `kubectl vroute ... --watch -o json`: killed when dropped, passed or failed (a --watch never
+/// stops by itself, and a leftover one would keep the test run's output pipe open); each document it prints
+/// arrives on `docs`.
+pub struct JsonWatch {
+    child: std::process::Child,
+    pub docs: std::sync::mpsc::Receiver<serde_json::Value>,
+}
+
+impl JsonWatch {
+    pub fn start(args: &[&str]) -> JsonWatch {
+        use std::io::{BufRead, BufReader};
+        let mut child = env().vroute().args(args).stdout(std::process::Stdio::piped()).spawn().expect("run --watch");
+        let (tx, docs) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        // One pretty-printed JSON document per redraw; read line by line until each one closes.
+        std::thread::spawn(move || {
+            let mut doc = String::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                doc.push_str(&line);
+                if line == "}" {
+                    let _ = tx.send(serde_json::from_str(&doc).expect("a JSON document per redraw"));
+                    doc.clear();
+                }
+            }
+        });
+        JsonWatch { child, docs }
+    }
+
+    /// The next document for which `wanted` holds, within `timeout`; panics naming `what` otherwise.
+    pub fn until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        wanted: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let doc = self.docs.recv_timeout(left).unwrap_or_else(|_| panic!("no redraw with {what} in {timeout:?}"));
+            if wanted(&doc) {
+                return doc;
+            }
+        }
+    }
+}
+
+impl Drop for JsonWatch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

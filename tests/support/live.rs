@@ -82,16 +82,12 @@ impl Live {
 
     /// `kubectl` with the live cluster's admin kubeconfig.
     pub fn kubectl(&self) -> Command {
-        let mut cmd = Command::new(&self.kubectl);
-        cmd.env("KUBECONFIG", &self.kubeconfig);
-        cmd
+        super::kubectl_for(&self.kubectl, &self.kubeconfig)
     }
 
     /// `kubectl vroute ...` against the live cluster, as a user runs it.
     pub fn vroute(&self) -> Command {
-        let mut cmd = self.kubectl();
-        cmd.env("PATH", super::plugin_path()).env("NO_COLOR", "1").arg("vroute");
-        cmd
+        super::vroute_for(&self.kubectl, &self.kubeconfig)
     }
 
     /// `kubectl argo rollouts ...`: upstream's plugin, found by the real kubectl as a user's would be.
@@ -191,40 +187,43 @@ impl Canary {
 }
 
 async fn start_controller_manager(bin: &Path, work: &Path, kubeconfig: &Path) -> Result<Supervised, String> {
-    let port = free_port();
-    let mut cmd = Command::new(bin.join("kube-controller-manager"));
-    cmd.arg(format!("--kubeconfig={}", kubeconfig.display()))
-        .arg(format!("--authentication-kubeconfig={}", kubeconfig.display()))
-        .arg(format!("--authorization-kubeconfig={}", kubeconfig.display()))
-        .arg("--leader-elect=false")
-        .arg("--bind-address=127.0.0.1")
-        .arg(format!("--secure-port={port}"))
-        .arg(format!("--cert-dir={}", work.join("kcm").display()))
-        // Deployments and ReplicaSets make Pods; the garbage collector cascades deletions; node lifecycle lifts
-        // the not-ready taint once kwok reports a Node Ready.
-        .arg("--controllers=replicaset,deployment,garbagecollector,nodelifecycle")
-        .arg("--use-service-account-credentials=false")
-        .arg("--v=1");
-    let mut child = Supervised::spawn("kube-controller-manager", cmd, &work.join("kube-controller-manager.log"))?;
-    let url = format!("https://127.0.0.1:{port}/healthz");
-    wait_until("kube-controller-manager", Duration::from_secs(90), &mut child, || insecure_ok(url.clone())).await?;
-    Ok(child)
+    // Deployments and ReplicaSets make Pods; the garbage collector cascades deletions; node lifecycle lifts the
+    // not-ready taint once kwok reports a Node Ready.
+    let only = [
+        "--controllers=replicaset,deployment,garbagecollector,nodelifecycle",
+        "--use-service-account-credentials=false",
+    ];
+    start_component("kube-controller-manager", "kcm", bin, work, kubeconfig, &only).await
 }
 
 async fn start_scheduler(bin: &Path, work: &Path, kubeconfig: &Path) -> Result<Supervised, String> {
+    start_component("kube-scheduler", "scheduler", bin, work, kubeconfig, &[]).await
+}
+
+/// A Kubernetes component (`name`, from `bin`) that authenticates and authorizes with the admin kubeconfig,
+/// serves its health on a free loopback port with certificates in `work/<certs>`, and is up once it answers.
+async fn start_component(
+    name: &str,
+    certs: &str,
+    bin: &Path,
+    work: &Path,
+    kubeconfig: &Path,
+    extra: &[&str],
+) -> Result<Supervised, String> {
     let port = free_port();
-    let mut cmd = Command::new(bin.join("kube-scheduler"));
+    let mut cmd = Command::new(bin.join(name));
     cmd.arg(format!("--kubeconfig={}", kubeconfig.display()))
         .arg(format!("--authentication-kubeconfig={}", kubeconfig.display()))
         .arg(format!("--authorization-kubeconfig={}", kubeconfig.display()))
         .arg("--leader-elect=false")
         .arg("--bind-address=127.0.0.1")
         .arg(format!("--secure-port={port}"))
-        .arg(format!("--cert-dir={}", work.join("scheduler").display()))
+        .arg(format!("--cert-dir={}", work.join(certs).display()))
+        .args(extra)
         .arg("--v=1");
-    let mut child = Supervised::spawn("kube-scheduler", cmd, &work.join("kube-scheduler.log"))?;
+    let mut child = Supervised::spawn(name, cmd, &work.join(format!("{name}.log")))?;
     let url = format!("https://127.0.0.1:{port}/healthz");
-    wait_until("kube-scheduler", Duration::from_secs(90), &mut child, || insecure_ok(url.clone())).await?;
+    wait_until(name, Duration::from_secs(90), &mut child, || insecure_ok(url.clone())).await?;
     Ok(child)
 }
 

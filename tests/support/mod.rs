@@ -179,16 +179,12 @@ impl TestEnv {
     /// flag: kubectl stops looking for a plugin name at the first flag, so `kubectl vroute ...` needs the
     /// plugin name first.
     pub fn kubectl(&self) -> Command {
-        let mut cmd = Command::new(&self.kubectl);
-        cmd.env("KUBECONFIG", &self.kubeconfig);
-        cmd
+        kubectl_for(&self.kubectl, &self.kubeconfig)
     }
 
     /// `kubectl vroute ...`: the real kubectl finding the plugin on PATH, as a user runs it.
     pub fn vroute(&self) -> Command {
-        let mut cmd = self.kubectl();
-        cmd.env("PATH", plugin_path()).env("NO_COLOR", "1").arg("vroute");
-        cmd
+        vroute_for(&self.kubectl, &self.kubeconfig)
     }
 
     /// `kubectl __complete vroute ...`: what a shell asks kubectl (>= 1.26) on `kubectl vroute <TAB>`; kubectl
@@ -294,6 +290,20 @@ async fn wait_for_crds(client: &Client) -> Result<(), String> {
         }
         Ok(())
     }
+}
+
+/// The real `kubectl` with `kubeconfig` (see [`TestEnv::kubectl`] for why it is an environment variable).
+pub fn kubectl_for(kubectl: &Path, kubeconfig: &Path) -> Command {
+    let mut cmd = Command::new(kubectl);
+    cmd.env("KUBECONFIG", kubeconfig);
+    cmd
+}
+
+/// `kubectl vroute ...` with `kubeconfig`: the real kubectl finding the plugin on PATH.
+pub fn vroute_for(kubectl: &Path, kubeconfig: &Path) -> Command {
+    let mut cmd = kubectl_for(kubectl, kubeconfig);
+    cmd.env("PATH", plugin_path()).env("NO_COLOR", "1").arg("vroute");
+    cmd
 }
 
 /// A Role with these `rules` (YAML list items, as under `rules:`) bound to ServiceAccount `user` of `ns`, both
