@@ -7,13 +7,10 @@ use crate::support::{env, gateway::bookinfo_reviews};
 use serde_json::{Value, json};
 use std::process::Output;
 
-fn run(args: &[&str]) -> Output {
-    env().vroute().args(args).output().expect("run kubectl vroute")
-}
+use crate::support::cli::vroute as run;
 
 fn json_of(out: &Output) -> Value {
-    assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("valid JSON on stdout")
+    serde_json::from_str(&crate::support::cli::ok(out)).expect("valid JSON on stdout")
 }
 
 fn host<'a>(doc: &'a Value, host: &str) -> &'a Value {
