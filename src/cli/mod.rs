@@ -36,11 +36,11 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Print only the findings; exit 1 when any is an error (for CI). With -f, lint YAML files offline.
     Check(check::CheckArgs),
-    /// Set the traffic split of one http route: `set-weight reviews v1=90 v2=10`.
+    /// Set the traffic split of one route: `set-weight reviews v1=90 v2=10`.
     SetWeight(edit::SetWeightArgs),
-    /// Send all of one http route's traffic to one version in a single write (blue/green cut-over).
+    /// Send all of one route's traffic to one version in a single write (blue/green cut-over).
     Switch(edit::SwitchArgs),
-    /// Mirror a share of one http route's requests to a version (`--off` stops).
+    /// Mirror a share of one route's requests to a version (`--off` stops).
     Mirror(edit::MirrorArgs),
     /// Route each caller version to the same version of the service (sourceLabels routes before the default).
     Pin(edit::PinArgs),

@@ -23,11 +23,12 @@ const BACKOFF_BASE: Duration = Duration::from_millis(20);
 const BACKOFF_CAP: Duration = Duration::from_millis(640);
 pub(super) const FIELD_MANAGER: &str = "kubectl-vroute";
 
-/// The Istio kinds vroute writes.
+/// The route kinds vroute writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     VirtualService,
     DestinationRule,
+    HttpRoute,
 }
 
 impl Kind {
@@ -35,6 +36,15 @@ impl Kind {
         match self {
             Kind::VirtualService => resources::virtual_services(version),
             Kind::DestinationRule => resources::destination_rules(version),
+            Kind::HttpRoute => resources::HTTP_ROUTES,
+        }
+    }
+
+    /// The API versions to try, in order: Istio's (an older Istio serves only v1beta1); Gateway API's v1.
+    fn versions(self) -> &'static [&'static str] {
+        match self {
+            Kind::HttpRoute => &["v1"],
+            _ => &ISTIO_VERSIONS,
         }
     }
 
@@ -42,6 +52,7 @@ impl Kind {
         match self {
             Kind::VirtualService => "VirtualService",
             Kind::DestinationRule => "DestinationRule",
+            Kind::HttpRoute => "HTTPRoute",
         }
     }
 }
@@ -116,7 +127,7 @@ pub async fn update<T, E>(
     }
     Err(WriteError::Cluster(ClusterError::Api {
         verb: "update".into(),
-        resource: target.kind.resource(version.unwrap_or(ISTIO_VERSIONS[0])).rbac_name(),
+        resource: target.kind.resource(version.unwrap_or(target.kind.versions()[0])).rbac_name(),
         scope: format!(" in namespace \"{}\"", target.namespace),
         code: 409,
         message: format!(
@@ -137,7 +148,7 @@ async fn get(
 ) -> Result<(Res, Value), ClusterError> {
     let candidates: &[&'static str] = match version {
         Some(v) => &[*v],
-        None => &ISTIO_VERSIONS,
+        None => target.kind.versions(),
     };
     for &v in candidates {
         let res = target.kind.resource(v);

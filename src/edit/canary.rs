@@ -34,39 +34,13 @@ pub fn promote(
     ctx: &Context,
 ) -> Result<Summary, EditError> {
     let target = Route::read(vs, route, ctx)?;
-    let (stable, canary) = (target.stable(flags), target.canary(flags));
-    let (Some(stable), Some(canary)) = (&stable, &canary) else {
-        return Err(target.unknown(stable.is_none(), canary.is_none(), ctx));
-    };
-    let stable = ctx.version(stable)?.name.clone();
-    let canary = ctx.version(canary)?.name.clone();
-    if stable == canary {
-        return Err(EditError::SameVersion { version: stable, route: target.label });
-    }
-    let others: Vec<String> = target
-        .shares
-        .iter()
-        .filter(|(name, share)| *share > 0.0 && *name != stable && *name != canary)
-        .map(|(name, share)| format!("{name} {}%", percent(*share)))
-        .collect();
-    if !others.is_empty() {
-        return Err(EditError::OtherVersions {
-            vs: ctx.vs_label(),
-            route: target.label,
-            others: others.join(", "),
-            stable,
-            canary,
-        });
-    }
-    let current = target.share(&canary).round() as u64;
-    let to = step.map_or(100, |step| current.saturating_add(step).min(100));
-    let split = [Weight { version: stable.clone(), weight: 100 - to }, Weight { version: canary.clone(), weight: to }];
+    let (roles, split) = target.promotion(flags, step, &ctx.vs_label(), |v| Ok(ctx.version(v)?.name.clone()))?;
     let before = vs.raw_http();
     let mut summary = weights::set_weight(vs, Some(&target.key), &split, false, ctx)?;
     if vs.raw_http() == before {
-        summary.state.push_str(&format!(" (nothing to promote: the canary {canary} already has all the traffic)"));
+        summary.state.push_str(&promoted_already(&roles));
     }
-    roles::remember(vs, &target.key, Roles { stable, canary: Some(canary) })?;
+    roles::remember(vs, &target.key, roles)?;
     Ok(summary)
 }
 
@@ -75,29 +49,37 @@ pub fn promote(
 /// aborting must work even when the canary's subset is already gone.
 pub fn abort(vs: &mut Draft, route: Option<&str>, flags: &RoleFlags, ctx: &Context) -> Result<Summary, EditError> {
     let target = Route::read(vs, route, ctx)?;
-    let Some(stable) = target.stable(flags) else { return Err(target.unknown(true, false, ctx)) };
-    let stable = ctx.version(&stable)?.name.clone();
-    let canary = target.canary(flags);
+    let roles = target.abort_roles(flags, &ctx.vs_label(), |v| Ok(ctx.version(v)?.name.clone()))?;
     let before = vs.raw_http();
-    let mut summary = weights::switch(vs, Some(&target.key), &stable, ctx)?;
+    let mut summary = weights::switch(vs, Some(&target.key), &roles.stable, ctx)?;
     if vs.raw_http() == before {
-        summary
-            .state
-            .push_str(&format!(" (nothing to abort: the stable version {stable} already has all the traffic)"));
+        summary.state.push_str(&aborted_already(&roles));
     }
-    roles::remember(vs, &target.key, Roles { stable, canary })?;
+    roles::remember(vs, &target.key, roles)?;
     Ok(summary)
 }
 
-/// The route an edit applies to, with its recorded roles and current split.
-struct Route {
+/// The note on a promote that found nothing to do.
+pub fn promoted_already(roles: &Roles) -> String {
+    let canary = roles.canary.as_deref().unwrap_or_default();
+    format!(" (nothing to promote: the canary {canary} already has all the traffic)")
+}
+
+/// The note on an abort that found nothing to do.
+pub fn aborted_already(roles: &Roles) -> String {
+    format!(" (nothing to abort: the stable version {} already has all the traffic)", roles.stable)
+}
+
+/// The route (a VirtualService's http route, an HTTPRoute's rule) a promote or abort applies to, with its
+/// recorded roles and current split; what to write is decided here for both route APIs.
+pub struct Route {
     /// How `--route` and the annotation name it: its name, or `#index`.
-    key: String,
+    pub key: String,
     /// `route "primary"`, for messages.
-    label: String,
-    recorded: Option<Roles>,
+    pub label: String,
+    pub recorded: Option<Roles>,
     /// `(version, share %)` of each destination, versions named as `status` names them.
-    shares: Vec<(String, f64)>,
+    pub shares: Vec<(String, f64)>,
 }
 
 impl Route {
@@ -111,6 +93,59 @@ impl Route {
             shares: named_shares(chosen, ctx),
             key,
         })
+    }
+
+    /// The roles and the two-version split a promote by `step` (all the way without one) writes. `object`
+    /// names the route object in messages; `resolve` turns a version as typed into its name. Refused when the
+    /// route also sends traffic to a third version: that is not a two-version canary, and only `set-weight`
+    /// can say what the split becomes.
+    pub fn promotion(
+        &self,
+        flags: &RoleFlags,
+        step: Option<u64>,
+        object: &str,
+        resolve: impl Fn(&str) -> Result<String, EditError>,
+    ) -> Result<(Roles, [Weight; 2]), EditError> {
+        let (stable, canary) = (self.stable(flags), self.canary(flags));
+        let (Some(stable), Some(canary)) = (&stable, &canary) else {
+            return Err(self.unknown(stable.is_none(), canary.is_none(), object));
+        };
+        let (stable, canary) = (resolve(stable)?, resolve(canary)?);
+        if stable == canary {
+            return Err(EditError::SameVersion { version: stable, route: self.label.clone() });
+        }
+        let others: Vec<String> = self
+            .shares
+            .iter()
+            .filter(|(name, share)| *share > 0.0 && *name != stable && *name != canary)
+            .map(|(name, share)| format!("{name} {}%", percent(*share)))
+            .collect();
+        if !others.is_empty() {
+            return Err(EditError::OtherVersions {
+                vs: object.to_string(),
+                route: self.label.clone(),
+                others: others.join(", "),
+                stable,
+                canary,
+            });
+        }
+        let current = self.share(&canary).round() as u64;
+        let to = step.map_or(100, |step| current.saturating_add(step).min(100));
+        let split =
+            [Weight { version: stable.clone(), weight: 100 - to }, Weight { version: canary.clone(), weight: to }];
+        Ok((Roles { stable, canary: Some(canary) }, split))
+    }
+
+    /// The roles an abort keeps: the stable version (resolved: it gets all the traffic) and the canary as
+    /// given or recorded (not resolved: it may be gone already).
+    pub fn abort_roles(
+        &self,
+        flags: &RoleFlags,
+        object: &str,
+        resolve: impl Fn(&str) -> Result<String, EditError>,
+    ) -> Result<Roles, EditError> {
+        let Some(stable) = self.stable(flags) else { return Err(self.unknown(true, false, object)) };
+        Ok(Roles { stable: resolve(&stable)?, canary: self.canary(flags) })
     }
 
     fn share(&self, version: &str) -> f64 {
@@ -129,7 +164,7 @@ impl Route {
     }
 
     /// The refusal when a role is neither given nor recorded, naming the flags that would give it.
-    fn unknown(&self, no_stable: bool, no_canary: bool, ctx: &Context) -> EditError {
+    fn unknown(&self, no_stable: bool, no_canary: bool, object: &str) -> EditError {
         let (what, flags) = match (no_stable, no_canary) {
             (true, true) => ("stable and canary versions are", "--stable VERSION --to VERSION"),
             (true, false) => ("stable version is", "--stable VERSION"),
@@ -137,7 +172,7 @@ impl Route {
         };
         let split = self.shares.iter().map(|(n, s)| format!("{n} {}%", percent(*s)));
         EditError::RolesUnknown {
-            vs: ctx.vs_label(),
+            vs: object.to_string(),
             route: self.label.clone(),
             split: split.collect::<Vec<_>>().join(", "),
             what,

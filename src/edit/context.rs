@@ -3,7 +3,7 @@
 //! be read), and, for `pin`, the DestinationRule that can receive new subsets.
 
 use super::EditError;
-use crate::graph::{self, Index, Options, PodCount, RouteGraph, Scope};
+use crate::graph::{HostNode, Index, Options, PodCount, RouteGraph, Scope};
 use crate::istio::objects::{Destination, RouteDestination};
 use crate::istio::route::{VersionKey, destination_key};
 use crate::istio::{DestinationRule, VirtualService, host};
@@ -24,6 +24,8 @@ pub struct Request<'a> {
     pub namespace: &'a str,
     /// `--virtual-service`, when several VirtualServices route the host.
     pub virtual_service: Option<&'a str>,
+    /// `--http-route`, when several HTTPRoutes route the host.
+    pub http_route: Option<&'a str>,
     pub domain: &'a str,
     pub version_label: &'a str,
     /// When the edit happens (recorded in the history); the core never reads the clock itself.
@@ -97,29 +99,25 @@ impl Request<'_> {
 }
 
 impl Context {
+    /// Builds the context of a VirtualService edit, refusing a host routed by HTTPRoutes only.
     pub fn build(snap: &Snapshot, req: &Request) -> Result<Context, EditError> {
-        let target = req.host();
-        let graph = graph::build(snap, &req.options())?;
-        let Some(node) = graph.hosts.iter().find(|h| h.host == target && !h.virtual_services.is_empty()) else {
-            if let Some(node) = graph.hosts.iter().find(|h| h.host == target && !h.http_routes.is_empty()) {
-                let routes = node.http_routes.iter().map(|r| r.reference().key()).collect();
-                return Err(EditError::RoutedByHttpRoute { host: target, routes });
+        match super::Routing::build(snap, req)? {
+            super::Routing::Istio(ctx) => Ok(ctx),
+            super::Routing::Gateway(ctx) => {
+                Err(EditError::RoutedByHttpRoute { host: ctx.host.clone(), routes: vec![ctx.route.key()] })
             }
-            let routed_by = graph.hosts.iter().filter(|h| h.host != target).map(|h| h.host.clone()).collect();
-            return Err(EditError::NoVirtualService { host: target, routed_by });
-        };
+        }
+    }
+
+    pub(crate) fn from_graph(
+        snap: &Snapshot,
+        graph: &RouteGraph,
+        node: &HostNode,
+        req: &Request,
+    ) -> Result<Context, EditError> {
+        let target = node.host.clone();
         let virtual_service = choose_virtual_service(&node.virtual_services, &node.host, req)?;
-        let versions = node
-            .versions
-            .iter()
-            .map(|v| Version {
-                name: v.name.clone(),
-                key: v.key.clone(),
-                labels: v.labels.clone(),
-                defined: v.defined,
-                pods: v.pods,
-            })
-            .collect();
+        let versions = versions(node);
         let idx = Index::new(snap, req.domain);
         Ok(Context {
             destination_rule: exact_destination_rule(&idx, &target, req.domain),
@@ -129,7 +127,7 @@ impl Context {
                 .filter(|o| o.unreadable.is_none())
                 .map(|o| o.ownership.clone())
                 .collect(),
-            doubts: doubts(&graph, &virtual_service),
+            doubts: doubts(graph, &virtual_service),
             rollouts_unknown: graph.rollouts_unlisted,
             host: target,
             namespace: req.namespace.to_string(),
@@ -150,19 +148,7 @@ impl Context {
     /// The version a user means: a version name as `status` prints it, a subset of the host, or a Service host
     /// in any form (`reviews-v2`, `reviews-v2.prod`, the FQDN), optionally with `/subset`.
     pub fn version(&self, input: &str) -> Result<&Version, EditError> {
-        let by_name = self.versions.iter().find(|v| v.name == input);
-        let own_subset =
-            || self.versions.iter().find(|v| v.key.host == self.host && v.key.subset.as_deref() == Some(input));
-        let by_host = || {
-            let (h, subset) = input.split_once('/').map_or((input, None), |(h, s)| (h, Some(s)));
-            let resolved = host::resolve_user(h, &self.namespace, &self.domain);
-            self.versions.iter().find(|v| v.key.host == resolved && v.key.subset.as_deref() == subset)
-        };
-        by_name.or_else(own_subset).or_else(by_host).ok_or_else(|| EditError::UnknownVersion {
-            version: input.to_string(),
-            host: host::short(&self.host, &self.domain),
-            known: self.versions.iter().map(|v| v.name.clone()).collect(),
-        })
+        find_version(&self.versions, input, &self.host, &self.namespace, &self.domain)
     }
 
     /// The version a route destination (written in the VirtualService) goes to, if it is a known version.
@@ -231,6 +217,44 @@ impl Context {
     }
 }
 
+/// The versions of a host as the edits see them.
+pub(crate) fn versions(node: &HostNode) -> Vec<Version> {
+    node.versions
+        .iter()
+        .map(|v| Version {
+            name: v.name.clone(),
+            key: v.key.clone(),
+            labels: v.labels.clone(),
+            defined: v.defined,
+            pods: v.pods,
+        })
+        .collect()
+}
+
+/// The version of `host` a user means, among `versions`: a version name as `status` prints it, a subset of
+/// the host, or a Service host in any form (`reviews-v2`, `reviews-v2.prod`, the FQDN; short names resolve in
+/// the command's `namespace`), optionally with `/subset`.
+pub fn find_version<'v>(
+    versions: &'v [Version],
+    input: &str,
+    host: &str,
+    namespace: &str,
+    domain: &str,
+) -> Result<&'v Version, EditError> {
+    let by_name = versions.iter().find(|v| v.name == input);
+    let own_subset = || versions.iter().find(|v| v.key.host == host && v.key.subset.as_deref() == Some(input));
+    let by_host = || {
+        let (h, subset) = input.split_once('/').map_or((input, None), |(h, s)| (h, Some(s)));
+        let resolved = host::resolve_user(h, namespace, domain);
+        versions.iter().find(|v| v.key.host == resolved && v.key.subset.as_deref() == subset)
+    };
+    by_name.or_else(own_subset).or_else(by_host).ok_or_else(|| EditError::UnknownVersion {
+        version: input.to_string(),
+        host: host::short(host, domain),
+        known: versions.iter().map(|v| v.name.clone()).collect(),
+    })
+}
+
 /// The snapshot with one object replaced by (or extended with) a fresher copy read for the write, so the
 /// context of every write attempt describes the very object being transformed.
 pub fn with_object(snap: &Snapshot, obj: &Value) -> Result<Snapshot, EditError> {
@@ -244,10 +268,11 @@ pub fn with_object(snap: &Snapshot, obj: &Value) -> Result<Snapshot, EditError> 
             })?;
             Ok(snap.with_destination_rule(dr))
         }
+        Some("HTTPRoute") => Ok(snap.with_http_route(super::rules::draft::read(obj)?)),
         other => Err(EditError::Malformed {
             object: super::object::describe(obj),
             field: "kind".into(),
-            reason: format!("is {other:?}, expected VirtualService or DestinationRule"),
+            reason: format!("is {other:?}, expected VirtualService, DestinationRule or HTTPRoute"),
         }),
     }
 }

@@ -61,6 +61,7 @@ pub fn request() -> Request<'static> {
         service: "reviews",
         namespace: "prod",
         virtual_service: None,
+        http_route: None,
         domain: "cluster.local",
         version_label: "version",
         now: Timestamp::from_second(1_700_000_000).unwrap(),

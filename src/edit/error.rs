@@ -10,17 +10,57 @@ pub enum EditError {
     #[error(transparent)]
     Model(#[from] ModelError),
 
-    #[error("no VirtualService has {host} in its hosts, so there are no routes to edit{}", routed_by_hint(.routed_by))]
+    #[error(
+        "no VirtualService has {host} in its hosts and no HTTPRoute routes it, so there are no routes to edit{}",
+        routed_by_hint(.routed_by)
+    )]
     NoVirtualService { host: String, routed_by: Vec<String> },
     /// Routed by HTTPRoutes only: their edits are not built yet, and a VirtualService added beside them would
     /// make the routing undefined (VR121), so the message must not suggest one.
     #[error(
-        "{host} is routed by HTTPRoute {}, not by a VirtualService, and kubectl vroute does not edit HTTPRoutes yet: \
-         change the weights of its rules' backendRefs with kubectl (`kubectl vroute status` shows each rule's \
-         shares), or, if a Rollout's Gateway API plugin manages it, use `kubectl vroute promote/abort` on the Rollout",
+        "{host} is routed by HTTPRoute {}, not by a VirtualService: this edit works on VirtualServices only",
         .routes.join(", ")
     )]
     RoutedByHttpRoute { host: String, routes: Vec<String> },
+    #[error(
+        "several HTTPRoutes route {host}: {}; pick one with --http-route NAMESPACE/NAME",
+        .candidates.join(", ")
+    )]
+    AmbiguousHttpRoute { host: String, candidates: Vec<String> },
+    #[error(
+        "{host} is routed by {route}: `pin` writes VirtualService routes that match callers' sourceLabels, which \
+         an HTTPRoute cannot express (and waypoints ignore); pin callers by a request header they propagate \
+         instead, with `kubectl vroute pin {short} --header NAME`",
+        short = crate::istio::host::service_of(.host, "cluster.local").map_or(.host.clone(), |(n, _)| n)
+    )]
+    PinOnHttpRoute { host: String, route: String },
+    #[error("--http-route {wanted}: no such HTTPRoute routes {host} (these do: {})", .candidates.join(", "))]
+    UnknownHttpRoute { host: String, wanted: String, candidates: Vec<String> },
+    #[error("{route} has no rules (spec.rules is empty)")]
+    NoRules { route: String },
+    #[error("{route} has no rule {rule:?}; its rules are: {}", .rules.join(", "))]
+    UnknownRule { route: String, rule: String, rules: Vec<String> },
+    #[error(
+        "{route} has several rules and none of them catches every request: pick one with --route ({})",
+        .rules.join(", ")
+    )]
+    AmbiguousRule { route: String, rules: Vec<String> },
+    #[error(
+        "{rule} of {route} is managed by Rollout {rollout} (its Gateway API traffic-router plugin \
+         argoproj-labs/gatewayAPI names this HTTPRoute, and the rule sends to the Rollout's canary or stable \
+         Service): its controller rewrites these weights on every reconcile and would revert the edit. Use \
+         `kubectl vroute promote {name} -n {namespace}` or `kubectl vroute abort {name} -n {namespace}` instead; \
+         the route's other rules can still be edited (--force writes it anyway, for the controller to undo)",
+        namespace = rollout.split_once('/').map_or("", |(ns, _)| ns),
+        name = rollout.rsplit('/').next().unwrap_or(rollout)
+    )]
+    ManagedByPlugin { route: String, rule: String, rollout: String },
+    #[error(
+        "this edit would change {} of {route}, which Rollout {rollout} manages through its Gateway API plugin: \
+         change them with `kubectl vroute promote/abort` on the Rollout",
+        .rules.join(", ")
+    )]
+    RolloutRulesChanged { route: String, rollout: String, rules: Vec<String> },
     #[error(
         "several VirtualServices route {host}: {}; pick one with --virtual-service NAMESPACE/NAME",
         .candidates.join(", ")

@@ -1,7 +1,9 @@
-//! The undo history, kept on the VirtualService itself so that it travels with the object, needs no other
-//! storage or permission, and is updated in the same guarded write as the edit it records.
+//! The undo history, kept on the route object itself (a VirtualService, or an HTTPRoute) so that it travels
+//! with the object, needs no other storage or permission, and is updated in the same guarded write as the edit
+//! it records.
 //!
-//! Annotation `vroute.kubectl.io/history`: a JSON list, oldest first, of at most [`LIMIT`] revisions:
+//! Annotation `vroute.kubectl.io/history`: a JSON list, oldest first, of at most [`LIMIT`] revisions (an
+//! HTTPRoute's revisions hold `rules`, its `spec.rules`, instead of `http`):
 //!
 //! ```json
 //! [{"revision": 3, "time": "2025-05-01T10:00:00Z", "command": "set-weight v1=90 v2=10",
@@ -15,7 +17,7 @@
 //! `kubectl rollout undo`. Only `spec.http` is recorded: subsets `pin` added to a DestinationRule stay.
 
 use super::context::Context;
-use super::object::Draft;
+use super::object::{Annotated, Draft};
 use super::{EditError, Summary, guard, roles};
 use crate::istio::HttpRoute;
 use crate::objects::parse;
@@ -34,45 +36,60 @@ pub struct Revision {
     pub revision: u32,
     pub time: Timestamp,
     pub command: String,
-    pub http: Vec<Value>,
+    /// A VirtualService's `spec.http` before the edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<Vec<Value>>,
+    /// An HTTPRoute's `spec.rules` before the edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<String>,
 }
 
 impl Revision {
+    /// The routes recorded, under the name `A` keeps them (a revision of the other kind has none).
+    pub fn routes<A: Annotated>(&self) -> Option<&[Value]> {
+        match A::ROUTES {
+            "http" => self.http.as_deref(),
+            _ => self.rules.as_deref(),
+        }
+    }
+
     /// `3 (2025-05-01T10:00:00Z, set-weight v1=90 v2=10)`.
     fn describe(&self) -> String {
         format!("{} ({}, {})", self.revision, self.time, self.command)
     }
 }
 
-pub fn read(vs: &Draft) -> Result<Vec<Revision>, EditError> {
-    let Some(text) = vs.annotation(ANNOTATION) else { return Ok(Vec::new()) };
-    serde_json::from_str(text).map_err(|e| damaged(vs, e.to_string()))
+pub fn read(obj: &impl Annotated) -> Result<Vec<Revision>, EditError> {
+    let Some(text) = obj.annotation(ANNOTATION) else { return Ok(Vec::new()) };
+    serde_json::from_str(text).map_err(|e| damaged(obj, e.to_string()))
 }
 
-fn damaged(vs: &Draft, why: String) -> EditError {
+pub fn damaged(obj: &impl Annotated, why: String) -> EditError {
     EditError::Malformed {
-        object: vs.label(),
+        object: obj.label(),
         field: format!("annotation {ANNOTATION}"),
         reason: format!(
-            "is not valid ({why}); remove it with `kubectl annotate virtualservice {} {ANNOTATION}-` (this loses \
-             the undo history)",
-            vs.view().metadata.name
+            "is not valid ({why}); remove it with `kubectl annotate {} {ANNOTATION}-` (this loses the undo history)",
+            obj.kubectl_name()
         ),
     }
 }
 
 /// Appends to `after`'s history the routes of `before` (the object as read), as revision max+1.
-pub fn record(after: &mut Draft, before: &Draft, command: String, now: Timestamp) -> Result<(), EditError> {
+pub fn record<A: Annotated>(after: &mut A, before: &A, command: String, now: Timestamp) -> Result<(), EditError> {
     let mut history = read(before)?;
     let revision = history.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
+    let routes = Some(before.raw_routes());
+    let (http, rules) = if A::ROUTES == "http" { (routes, None) } else { (None, routes) };
     history.push(Revision {
         revision,
         // Seconds are precise enough to tell edits apart by eye, and keep the annotation short.
         time: Timestamp::from_second(now.as_second()).unwrap_or(now),
         command,
-        http: before.raw_http(),
+        http,
+        rules,
         versions: before.annotation(roles::ANNOTATION).map(str::to_string),
     });
     let excess = history.len().saturating_sub(LIMIT);
@@ -90,18 +107,10 @@ pub fn record(after: &mut Draft, before: &Draft, command: String, now: Timestamp
 /// `None`). Routes a Rollout manages keep their current content: the controller owns them, and its weights
 /// have moved on since.
 pub fn undo(vs: &mut Draft, revision: Option<u32>, ctx: &Context) -> Result<Summary, EditError> {
-    let history = read(vs)?;
-    let entry = match revision {
-        None => history.last().ok_or_else(|| EditError::NoHistory { vs: ctx.vs_label() })?,
-        Some(n) => history.iter().find(|r| r.revision == n).ok_or_else(|| EditError::UnknownRevision {
-            vs: ctx.vs_label(),
-            revision: n,
-            available: history.iter().map(Revision::describe).collect(),
-        })?,
-    };
+    let (entry, routes) = chosen(vs, revision)?;
     let current = vs.raw_http();
-    let mut restored = entry.http.clone();
-    let then_typed: Vec<HttpRoute> = parse::from_value(&Value::Array(restored.clone()))
+    let mut back = routes;
+    let then_typed: Vec<HttpRoute> = parse::from_value(&Value::Array(back.clone()))
         .map_err(|e| damaged(vs, format!("revision {}: {e}", entry.revision)))?;
     for owner in &ctx.owners {
         let now = guard::claimed(owner, vs.http(), ctx);
@@ -112,14 +121,34 @@ pub fn undo(vs: &mut Draft, revision: Option<u32>, ctx: &Context) -> Result<Summ
             return Err(EditError::RolloutRoutesChanged { vs: ctx.vs_label(), rollout, routes });
         }
         for (n, t) in now.into_iter().zip(then) {
-            restored[t] = current[n].clone();
+            back[t] = current[n].clone();
         }
     }
-    let versions = entry.versions.clone();
-    let state = format!("as before revision {}", entry.describe());
-    vs.set_http(restored)?;
-    vs.set_annotation(roles::ANNOTATION, versions);
-    Ok(Summary { subject: "routes".into(), state })
+    vs.set_http(back)?;
+    vs.set_annotation(roles::ANNOTATION, entry.versions.clone());
+    Ok(restored(&entry, "routes"))
+}
+
+/// The revision `undo` restores (the latest when `None`) and the routes it holds, or why there is none.
+pub fn chosen<A: Annotated>(obj: &A, revision: Option<u32>) -> Result<(Revision, Vec<Value>), EditError> {
+    let history = read(obj)?;
+    let entry = match revision {
+        None => history.last().ok_or_else(|| EditError::NoHistory { vs: obj.label() })?,
+        Some(n) => history.iter().find(|r| r.revision == n).ok_or_else(|| EditError::UnknownRevision {
+            vs: obj.label(),
+            revision: n,
+            available: history.iter().map(Revision::describe).collect(),
+        })?,
+    };
+    let routes = entry
+        .routes::<A>()
+        .ok_or_else(|| damaged(obj, format!("revision {} holds no {} to restore", entry.revision, A::ROUTES)))?;
+    Ok((entry.clone(), routes.to_vec()))
+}
+
+/// The summary of an `undo` of `entry`.
+pub fn restored(entry: &Revision, subject: &str) -> Summary {
+    Summary { subject: subject.into(), state: format!("as before revision {}", entry.describe()) }
 }
 
 #[cfg(test)]
@@ -153,7 +182,8 @@ mod tests {
         let history = read(&after).unwrap();
         assert_eq!(history.len(), 1);
         assert_eq!(history[0].revision, 1);
-        assert_eq!(history[0].http, draft(&before).raw_http());
+        assert_eq!(history[0].http, Some(draft(&before).raw_http()));
+        assert_eq!(history[0].rules, None);
         assert_eq!(history[0].time.to_string(), "2023-11-14T22:13:20Z");
         assert!(after.annotation(ANNOTATION).unwrap().starts_with(r#"[{"revision":1,"time":"2023-11-14T22:13:20Z""#));
     }

@@ -1,7 +1,7 @@
 //! Route edits (pure): `set-weight`, `switch`, `mirror`, `pin`, `undo`, and `promote`/`abort` of a plain
-//! VirtualService canary, as transforms of a VirtualService (and, for `pin`, its DestinationRule) exactly as
-//! read from the API server, so every field vroute does not model (other routes, unknown keys, labels,
-//! annotations) comes back unchanged.
+//! canary, as transforms of a VirtualService (and, for `pin`, its DestinationRule) or of an HTTPRoute
+//! ([`rules`]) exactly as read from the API server, so every field vroute does not model (other routes,
+//! unknown keys, labels, annotations) comes back unchanged. [`Routing`] says which API routes a host.
 //!
 //! An edit is an [`Edit`] (what the user asked) applied to an object and a [`Context`] (what the read model
 //! knows: versions, ready pods, Rollout ownership). It returns the new object, or nothing when there is
@@ -22,15 +22,51 @@ mod mirror;
 pub mod object;
 pub mod pin;
 pub mod roles;
+pub mod rules;
 pub mod weights;
 
 pub use context::{Context, Doubt, Request, with_object};
 pub use error::EditError;
 pub use mirror::MirrorTo;
+pub use rules::RuleContext;
 pub use weights::Weight;
 
+use crate::graph;
+use crate::objects::ObjectRef;
 use object::Draft;
 use serde_json::Value;
+
+/// How a host is routed, with the context of an edit of it: by a VirtualService (Istio's API; it wins when an
+/// HTTPRoute routes the host too, as it does for sidecars), or by HTTPRoutes only (Gateway API).
+#[derive(Clone, Debug)]
+pub enum Routing {
+    Istio(Context),
+    Gateway(RuleContext),
+}
+
+impl Routing {
+    pub fn build(snap: &crate::objects::Snapshot, req: &Request) -> Result<Routing, EditError> {
+        let target = req.host();
+        let graph = graph::build(snap, &req.options())?;
+        let routed = |h: &&graph::HostNode| h.host == target;
+        if let Some(node) = graph.hosts.iter().filter(routed).find(|h| !h.virtual_services.is_empty()) {
+            return Ok(Routing::Istio(Context::from_graph(snap, &graph, node, req)?));
+        }
+        if let Some(node) = graph.hosts.iter().filter(routed).find(|h| !h.http_routes.is_empty()) {
+            return Ok(Routing::Gateway(RuleContext::from_graph(snap, &graph, node, req)?));
+        }
+        let routed_by = graph.hosts.iter().filter(|h| h.host != target).map(|h| h.host.clone()).collect();
+        Err(EditError::NoVirtualService { host: target, routed_by })
+    }
+
+    /// The object an edit of the host writes.
+    pub fn object(&self) -> &ObjectRef {
+        match self {
+            Routing::Istio(ctx) => &ctx.virtual_service,
+            Routing::Gateway(ctx) => &ctx.route,
+        }
+    }
+}
 
 /// What the user asked for, and whether to skip the ready-pods check.
 #[derive(Clone, Debug, PartialEq)]
@@ -106,13 +142,13 @@ pub fn apply(edit: &Edit, vs: &Value, ctx: &Context) -> Result<Outcome, EditErro
     }
     guard::destinations(before.http(), new.http(), ctx, edit.force)?;
     guard::rollout_routes(&before, &new, ctx, edit.force)?;
-    history::record(&mut new, &before, edit.describe(ctx), ctx.now)?;
+    history::record(&mut new, &before, edit.describe(&ctx.version_label), ctx.now)?;
     Ok(Outcome { object: Some(new.into_raw()), message: summary.message(true) })
 }
 
 impl Edit {
     /// The command as the history records it, e.g. `set-weight v1=90 v2=10 --route primary`.
-    pub fn describe(&self, ctx: &Context) -> String {
+    pub fn describe(&self, version_label: &str) -> String {
         let route = |r: &Option<String>| r.as_ref().map(|r| format!(" --route {r}")).unwrap_or_default();
         let mut text = match &self.intent {
             Intent::SetWeight { route: r, weights, normalize } => {
@@ -127,7 +163,7 @@ impl Edit {
             Intent::Mirror { route: r, to: None } => format!("mirror --off{}", route(r)),
             Intent::Pin { from } => {
                 let from = from.as_ref().map(|a| format!(" --from {a}")).unwrap_or_default();
-                format!("pin --label {}{from}", ctx.version_label)
+                format!("pin --label {version_label}{from}")
             }
             Intent::Undo { revision: None } => "undo".to_string(),
             Intent::Undo { revision: Some(n) } => format!("undo --to-revision {n}"),

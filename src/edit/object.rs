@@ -70,6 +70,40 @@ impl Draft {
     }
 }
 
+/// A route object being edited, as the records vroute keeps on it (the undo history, the versions' roles)
+/// see it: a VirtualService with its `spec.http`, or an HTTPRoute with its `spec.rules`.
+pub trait Annotated {
+    /// The spec field holding the routes, and the history's name for them: `http`, `rules`.
+    const ROUTES: &'static str;
+    fn annotation(&self, key: &str) -> Option<&str>;
+    fn set_annotation(&mut self, key: &str, value: Option<String>);
+    /// `VirtualService prod/reviews`, for messages.
+    fn label(&self) -> String;
+    /// `virtualservice reviews`, as `kubectl annotate` takes it.
+    fn kubectl_name(&self) -> String;
+    /// The routes exactly as written (empty when absent).
+    fn raw_routes(&self) -> Vec<Value>;
+}
+
+impl Annotated for Draft {
+    const ROUTES: &'static str = "http";
+    fn annotation(&self, key: &str) -> Option<&str> {
+        Draft::annotation(self, key)
+    }
+    fn set_annotation(&mut self, key: &str, value: Option<String>) {
+        Draft::set_annotation(self, key, value)
+    }
+    fn label(&self) -> String {
+        Draft::label(self)
+    }
+    fn kubectl_name(&self) -> String {
+        format!("virtualservice {}", self.view.metadata.name)
+    }
+    fn raw_routes(&self) -> Vec<Value> {
+        self.raw_http()
+    }
+}
+
 /// The typed view of a VirtualService as read, or a refusal naming the field that does not read.
 pub fn read(raw: &Value) -> Result<VirtualService, EditError> {
     parse::from_value(raw).map_err(|e| EditError::Malformed {

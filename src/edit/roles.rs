@@ -12,7 +12,7 @@
 //!   the canary the other version with the largest share after it.
 
 use super::EditError;
-use super::object::Draft;
+use super::object::Annotated;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -26,26 +26,28 @@ pub struct Roles {
 }
 
 /// The recorded roles of every route.
-pub fn read(vs: &Draft) -> Result<BTreeMap<String, Roles>, EditError> {
-    let Some(text) = vs.annotation(ANNOTATION) else { return Ok(BTreeMap::new()) };
+pub fn read(obj: &impl Annotated) -> Result<BTreeMap<String, Roles>, EditError> {
+    let Some(text) = obj.annotation(ANNOTATION) else { return Ok(BTreeMap::new()) };
     serde_json::from_str(text).map_err(|e| EditError::Malformed {
-        object: vs.label(),
+        object: obj.label(),
         field: format!("annotation {ANNOTATION}"),
-        reason: format!(
-            "is not valid ({e}); remove it with `kubectl annotate virtualservice {} {ANNOTATION}-`",
-            vs.view().metadata.name
-        ),
+        reason: format!("is not valid ({e}); remove it with `kubectl annotate {} {ANNOTATION}-`", obj.kubectl_name()),
     })
 }
 
 /// Records the roles of route `key` after its split went from `before` to `after` (`(version, share %)`).
-pub fn record(vs: &mut Draft, key: &str, before: &[(String, f64)], after: &[(String, f64)]) -> Result<(), EditError> {
+pub fn record(
+    vs: &mut impl Annotated,
+    key: &str,
+    before: &[(String, f64)],
+    after: &[(String, f64)],
+) -> Result<(), EditError> {
     let previous = read(vs)?.remove(key);
     remember(vs, key, decide(previous.as_ref(), before, after))
 }
 
 /// Records `roles` for route `key`, keeping the other routes' roles.
-pub fn remember(vs: &mut Draft, key: &str, roles: Roles) -> Result<(), EditError> {
+pub fn remember(vs: &mut impl Annotated, key: &str, roles: Roles) -> Result<(), EditError> {
     let mut all = read(vs)?;
     all.insert(key.to_string(), roles);
     let text = serde_json::to_string(&all).expect("roles serialize");
@@ -73,6 +75,7 @@ fn largest<'a>(shares: impl Iterator<Item = &'a (String, f64)>) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit::object::Draft;
     use serde_json::json;
 
     fn shares(list: &[(&str, f64)]) -> Vec<(String, f64)> {

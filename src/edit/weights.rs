@@ -47,18 +47,28 @@ pub fn set_weight(
     ctx: &Context,
 ) -> Result<Summary, EditError> {
     let index = guard::editable_route(vs.http(), route, ctx)?;
+    let split = resolve(weights, normalize, |v| ctx.version(v))?;
+    apply_split(vs, index, &split, ctx)
+}
+
+/// The versions the weights name, each with its weight (scaled to 100 with `normalize`, else checked to sum to
+/// 100); `version` resolves a version as typed.
+pub fn resolve<'v>(
+    weights: &[Weight],
+    normalize: bool,
+    version: impl Fn(&str) -> Result<&'v Version, EditError>,
+) -> Result<Vec<(&'v Version, u64)>, EditError> {
     let mut split = Vec::with_capacity(weights.len());
     for w in weights {
-        let version = ctx.version(&w.version)?;
-        if split.iter().any(|(v, _)| *v == version) {
-            return Err(EditError::DuplicateVersion { version: version.name.clone() });
+        let v = version(&w.version)?;
+        if split.iter().any(|(known, _)| *known == v) {
+            return Err(EditError::DuplicateVersion { version: v.name.clone() });
         }
-        split.push((version, w.weight));
+        split.push((v, w.weight));
     }
     let values: Vec<u64> = split.iter().map(|(_, w)| *w).collect();
     let values = if normalize { scale_to_100(&values)? } else { check_sum(&split)? };
-    let split: Vec<(&Version, u64)> = split.iter().map(|(v, _)| *v).zip(values).collect();
-    apply_split(vs, index, &split, ctx)
+    Ok(split.iter().map(|(v, _)| *v).zip(values).collect())
 }
 
 /// `switch`: everything to one version in a single write (blue/green cut-over).

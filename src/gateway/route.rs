@@ -98,6 +98,22 @@ impl Rule {
     pub fn key(&self, index: usize) -> String {
         crate::objects::meta::route_key(self.name.as_deref(), index)
     }
+
+    /// `rule "primary"`, or `rule #1` for an unnamed one.
+    pub fn label(&self, index: usize) -> String {
+        match self.name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => format!("rule {name:?}"),
+            None => format!("rule #{index}"),
+        }
+    }
+
+    /// Whether the rule takes every request (no matches, or one that is `PathPrefix /` and nothing else).
+    pub fn is_catch_all(&self) -> bool {
+        let every = |m: &Match| {
+            m.path() == PathMatch::default() && m.headers.is_empty() && m.query_params.is_empty() && m.method.is_none()
+        };
+        self.effective_matches().iter().any(every)
+    }
 }
 
 impl Match {

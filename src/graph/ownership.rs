@@ -6,7 +6,7 @@ use super::findings::Code;
 use super::{HostNode, Owner, RolloutNode, RouteGraph, Scope};
 use crate::istio::VirtualService;
 use crate::objects::{Kind, ObjectRef, Snapshot};
-use crate::rollouts::{self, DestinationRole, GatewayOwnership, IstioOwnership, Rollout, progress};
+use crate::rollouts::{self, DestinationRole, GatewayOwnership, IstioOwnership, Rollout, ServiceRole, progress};
 use std::collections::{HashMap, HashSet};
 
 pub(super) fn attach<'s>(snap: &'s Snapshot, scope: &Scope, graph: &mut RouteGraph<'s>) {
@@ -145,31 +145,22 @@ pub(super) fn attach_gateway(snap: &Snapshot, graph: &mut RouteGraph) {
     for ro in &snap.rollouts {
         let Some(own) = GatewayOwnership::of(ro) else { continue };
         let rollout = reference(ro);
-        let services = [own.canary_service.as_str(), own.stable_service.as_str()];
         for node in &mut graph.hosts {
             let mut canary_share = None;
-            for rule in node.rules.iter_mut().filter(|r| own.routes.contains(&r.route.reference())) {
+            for rule in node.rules.iter_mut().filter(|r| own.manages(r.route, r.rule)) {
                 let ns = &rule.route.metadata.namespace;
-                let role = |b: &crate::gateway::objects::BackendRef| {
-                    b.service(ns).filter(|s| s.namespace == ro.metadata.namespace).map(|s| s.name)
-                };
-                let named =
-                    rule.rule.backend_refs.iter().any(|b| role(b).is_some_and(|n| services.contains(&n.as_str())));
-                if !named {
-                    continue;
-                }
                 rule.managed_by = Some(rollout.clone());
                 let canary: f64 = rule
                     .rule
                     .backend_refs
                     .iter()
                     .zip(&rule.destinations)
-                    .filter(|(b, _)| role(b).is_some_and(|n| n == own.canary_service))
+                    .filter(|(b, _)| own.role(b, ns) == Some(ServiceRole::Canary))
                     .map(|(_, d)| d.share)
                     .sum();
                 // The split the plugin sets shows best on a rule with both Services (a header rule to the
                 // canary alone is 100% canary whatever the step).
-                let both = rule.rule.backend_refs.iter().any(|b| role(b).is_some_and(|n| n == own.stable_service));
+                let both = rule.rule.backend_refs.iter().any(|b| own.role(b, ns) == Some(ServiceRole::Stable));
                 match canary_share {
                     Some((true, _)) => {}
                     Some((false, _)) if !both => {}

@@ -136,4 +136,12 @@ impl Snapshot {
         snap.destination_rules.push(dr);
         snap
     }
+
+    /// The same for an HTTPRoute.
+    pub fn with_http_route(&self, route: HttpRoute) -> Snapshot {
+        let mut snap = self.clone();
+        snap.http_routes.retain(|o| o.reference() != route.reference());
+        snap.http_routes.push(route);
+        snap
+    }
 }

@@ -9,7 +9,7 @@
 
 use crate::cluster::write::{self, Kind, Target, Written};
 use crate::cluster::{Cluster, snapshot};
-use crate::edit::{self, Context, Edit, EditError, Request, diff, pin as pinning, with_object};
+use crate::edit::{self, Context, Edit, EditError, Request, Routing, RuleContext, diff, pin as pinning, with_object};
 use crate::error::Error;
 use crate::objects::{ObjectRef, Snapshot};
 use crate::views::result::{DryRun, Entry};
@@ -21,6 +21,8 @@ pub struct Subject<'a> {
     pub service: &'a str,
     /// `--virtual-service`, when several route the host.
     pub virtual_service: Option<&'a str>,
+    /// `--http-route`, when several HTTPRoutes route the host.
+    pub http_route: Option<&'a str>,
     pub domain: &'a str,
     pub version_label: &'a str,
 }
@@ -33,7 +35,8 @@ pub struct WriteOptions {
     pub diff: bool,
 }
 
-/// `set-weight`, `switch`, `mirror`, `undo`, and a plain canary's `promote`/`abort`: one VirtualService write.
+/// `set-weight`, `switch`, `mirror`, `undo`, and a plain canary's `promote`/`abort`: one write of the
+/// VirtualService, or of the HTTPRoute, that routes the host.
 pub async fn route_edit(
     cluster: &Cluster,
     subject: Subject<'_>,
@@ -41,9 +44,17 @@ pub async fn route_edit(
     opts: WriteOptions,
 ) -> Result<Entry, Error> {
     let req = request(cluster, subject, edit.force);
-    let (snap, ctx) = read(cluster, &req).await?;
-    let written = write_routes(cluster, &snap, &req, edit, &ctx.virtual_service, opts.dry_run).await?;
-    Ok(entry(Kind::VirtualService, written, opts.diff))
+    let (snap, routing) = read_routing(cluster, &req).await?;
+    match routing {
+        Routing::Istio(ctx) => {
+            let written = write_routes(cluster, &snap, &req, edit, &ctx.virtual_service, opts.dry_run).await?;
+            Ok(entry(Kind::VirtualService, written, opts.diff))
+        }
+        Routing::Gateway(ctx) => {
+            let written = write_rules(cluster, &snap, &req, edit, &ctx.route, opts.dry_run).await?;
+            Ok(entry(Kind::HttpRoute, written, opts.diff))
+        }
+    }
 }
 
 /// What `pin` did: the results of the services done, the first failure (which stops the command), and what
@@ -123,25 +134,36 @@ pub fn request<'a>(cluster: &'a Cluster, subject: Subject<'a>, force: bool) -> R
         service: subject.service,
         namespace: &cluster.namespace,
         virtual_service: subject.virtual_service,
+        http_route: subject.http_route,
         domain: subject.domain,
         version_label: subject.version_label,
         now: jiff::Timestamp::now(),
     }
 }
 
-/// Reads the model as seen from the VirtualService's namespace, whatever namespace the user works in. Rollouts
+/// Reads the model as seen from the route object's namespace, whatever namespace the user works in. Rollouts
 /// are listed cluster-wide when allowed, since one in another namespace may manage the routes; with namespace
-/// rights only, the VirtualService's own namespace is the one that counts.
-pub async fn read(cluster: &Cluster, req: &Request<'_>) -> Result<(Snapshot, Context), Error> {
+/// rights only, the route object's own namespace is the one that counts.
+pub async fn read_routing(cluster: &Cluster, req: &Request<'_>) -> Result<(Snapshot, Routing), Error> {
     let snap = snapshot::fetch(cluster, false, &req.options()).await?.snapshot;
-    let ctx = Context::build(&snap, req)?;
-    if ctx.virtual_service.namespace == cluster.namespace {
-        return Ok((snap, ctx));
+    let routing = Routing::build(&snap, req)?;
+    if routing.object().namespace == cluster.namespace {
+        return Ok((snap, routing));
     }
-    let home = Cluster { namespace: ctx.virtual_service.namespace.clone(), ..cluster.clone() };
+    let home = Cluster { namespace: routing.object().namespace.clone(), ..cluster.clone() };
     let snap = snapshot::fetch(&home, false, &req.options()).await?.snapshot;
-    let ctx = Context::build(&snap, req)?;
-    Ok((snap, ctx))
+    let routing = Routing::build(&snap, req)?;
+    Ok((snap, routing))
+}
+
+/// [`read_routing`] for the edits only a VirtualService takes (`pin`).
+pub async fn read(cluster: &Cluster, req: &Request<'_>) -> Result<(Snapshot, Context), Error> {
+    match read_routing(cluster, req).await? {
+        (snap, Routing::Istio(ctx)) => Ok((snap, ctx)),
+        (_, Routing::Gateway(ctx)) => {
+            Err(EditError::PinOnHttpRoute { host: ctx.host.clone(), route: ctx.label() }.into())
+        }
+    }
 }
 
 fn extended(snap: &Snapshot, dr: Option<&Written<String>>) -> Result<Snapshot, Error> {
@@ -163,6 +185,24 @@ pub async fn write_routes(
     let written = write::update(cluster, target, dry_run, |current| {
         let ctx = Context::build(&with_object(snap, current)?, req)?;
         let outcome = edit::apply(edit, current, &ctx)?;
+        Ok::<_, EditError>((outcome.object, outcome.message))
+    })
+    .await?;
+    Ok(written)
+}
+
+pub async fn write_rules(
+    cluster: &Cluster,
+    snap: &Snapshot,
+    req: &Request<'_>,
+    edit: &Edit,
+    route: &ObjectRef,
+    dry_run: DryRun,
+) -> Result<Written<String>, Error> {
+    let target = Target { kind: Kind::HttpRoute, namespace: &route.namespace, name: &route.name };
+    let written = write::update(cluster, target, dry_run, |current| {
+        let ctx = RuleContext::build(&with_object(snap, current)?, req)?;
+        let outcome = edit::rules::apply(edit, current, &ctx)?;
         Ok::<_, EditError>((outcome.object, outcome.message))
     })
     .await?;

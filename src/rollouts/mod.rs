@@ -17,7 +17,7 @@ pub mod wait;
 
 pub use actions::{Endpoint, Idle, Patch, Plan};
 pub use model::{ParseError, Rollout};
-pub use ownership::{DestinationRole, GatewayOwnership, IstioOwnership, RouteClaim};
+pub use ownership::{DestinationRole, GatewayOwnership, IstioOwnership, RouteClaim, ServiceRole};
 pub use phase::{Phase, PhaseStatus, phase};
 pub use progress::{DesiredWeights, StepProgress, StrategyKind, WeightSource};
 pub use wait::{WaitDecision, WaitTarget};

@@ -261,8 +261,17 @@ mod tests;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GatewayOwnership {
     pub routes: Vec<crate::objects::ObjectRef>,
+    /// The Rollout's namespace, where its Services are.
+    pub namespace: String,
     pub canary_service: String,
     pub stable_service: String,
+}
+
+/// Which of a Rollout's Services a backend is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceRole {
+    Canary,
+    Stable,
 }
 
 impl GatewayOwnership {
@@ -278,8 +287,26 @@ impl GatewayOwnership {
             .collect();
         Some(GatewayOwnership {
             routes,
+            namespace: ro.metadata.namespace.clone(),
             canary_service: canary.canary_service.clone(),
             stable_service: canary.stable_service.clone(),
         })
+    }
+
+    /// Whether the plugin rewrites rule `rule` of HTTPRoute `route`: the route is one it names, and the rule
+    /// sends to its canary or stable Service.
+    pub fn manages(&self, route: &crate::gateway::objects::HttpRoute, rule: &crate::gateway::objects::Rule) -> bool {
+        self.routes.contains(&route.reference())
+            && rule.backend_refs.iter().any(|b| self.role(b, &route.metadata.namespace).is_some())
+    }
+
+    /// Which of the Rollout's Services backend `b` of a route in `route_namespace` is.
+    pub fn role(&self, b: &crate::gateway::objects::BackendRef, route_namespace: &str) -> Option<ServiceRole> {
+        let service = b.service(route_namespace).filter(|s| s.namespace == self.namespace)?;
+        match service.name {
+            n if n == self.canary_service => Some(ServiceRole::Canary),
+            n if n == self.stable_service => Some(ServiceRole::Stable),
+            _ => None,
+        }
     }
 }

@@ -9,6 +9,7 @@ mod contract;
 mod edit;
 mod foundation;
 mod gateway;
+mod gateway_edit;
 mod live;
 mod promote;
 mod readme;

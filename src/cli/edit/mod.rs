@@ -28,6 +28,10 @@ pub struct EditFlags {
     /// The VirtualService to edit (NAME or NAMESPACE/NAME) when several route the service.
     #[arg(long, value_name = "NAME")]
     pub virtual_service: Option<String>,
+    /// The HTTPRoute to edit (NAME or NAMESPACE/NAME) when several route the service (default: the only one,
+    /// else the one in the Service's namespace whose parent is the Service).
+    #[arg(long, value_name = "NAME")]
+    pub http_route: Option<String>,
     /// The cluster's DNS domain, for resolving short host names.
     #[arg(long, default_value = "cluster.local", value_name = "DOMAIN")]
     pub cluster_domain: String,
@@ -43,6 +47,7 @@ impl EditFlags {
         Subject {
             service,
             virtual_service: self.virtual_service.as_deref(),
+            http_route: self.http_route.as_deref(),
             domain: &self.cluster_domain,
             version_label,
         }
@@ -63,7 +68,8 @@ pub struct SetWeightArgs {
     /// hosts in any form for host-level splits (reviews-v2, reviews.stage). Destinations not named get 0.
     #[arg(required = true, value_name = "VERSION=WEIGHT")]
     pub weights: Vec<String>,
-    /// The http route to edit, by name or as #INDEX (default: the only route, else the catch-all route).
+    /// The route to edit (a VirtualService http route, an HTTPRoute rule), by name or as #INDEX (default: the
+    /// only one, else the catch-all one).
     #[arg(long, value_name = "NAME")]
     pub route: Option<String>,
     /// Scale the weights to sum to 100 in proportion (v1=3 v2=1 becomes 75/25).
@@ -84,7 +90,8 @@ pub struct SwitchArgs {
     pub service: String,
     /// The version that gets 100% (the others stay in the route with weight 0).
     pub version: String,
-    /// The http route to edit, by name or as #INDEX (default: the only route, else the catch-all route).
+    /// The route to edit (a VirtualService http route, an HTTPRoute rule), by name or as #INDEX (default: the
+    /// only one, else the catch-all one).
     #[arg(long, value_name = "NAME")]
     pub route: Option<String>,
     /// Switch even if the version has no ready pods.
@@ -108,7 +115,8 @@ pub struct MirrorArgs {
     /// Stop mirroring on the route.
     #[arg(long, conflicts_with = "to")]
     pub off: bool,
-    /// The http route to edit, by name or as #INDEX (default: the only route, else the catch-all route).
+    /// The route to edit (a VirtualService http route, an HTTPRoute rule), by name or as #INDEX (default: the
+    /// only one, else the catch-all one).
     #[arg(long, value_name = "NAME")]
     pub route: Option<String>,
     #[command(flatten)]

@@ -57,7 +57,8 @@ pub struct CanaryFlags {
     /// Plain canary: the stable version (default: the one recorded by earlier vroute edits of the route).
     #[arg(long, value_name = "VERSION")]
     pub stable: Option<String>,
-    /// Plain canary: the http route, by name or as #INDEX (default: the only route, else the catch-all route).
+    /// Plain canary: the route (an http route, an HTTPRoute rule), by name or as #INDEX (default: the only one,
+    /// else the catch-all one).
     #[arg(long, value_name = "NAME")]
     pub route: Option<String>,
     /// Plain canary: send traffic to a version even if it has no ready pods.
@@ -181,6 +182,7 @@ fn canary_act<'a>(
         ("--route", canary.route.is_some()),
         ("--force", canary.force),
         ("--virtual-service", flags.virtual_service.is_some()),
+        ("--http-route", flags.http_route.is_some()),
         ("--diff", flags.diff),
     ];
     let given = route_only.iter().chain(&shared).find(|(_, given)| *given).map(|(flag, _)| *flag);
