@@ -84,8 +84,8 @@ pub enum Intent {
     Switch { route: Option<String>, version: String },
     /// Mirror a share of a route's requests to a version; `None` stops mirroring.
     Mirror { route: Option<String>, to: Option<MirrorTo> },
-    /// Pin callers to their own version; with `from`, only callers with `app: <from>`.
-    Pin { from: Option<String> },
+    /// Pin callers to their own version, told apart by their labels or by a header.
+    Pin { by: pin::PinBy },
     /// Restore the routes from before a revision (the latest when `None`).
     Undo { revision: Option<u32> },
     /// A plain canary (no Rollout): `step` more percentage points to the canary, or all traffic when `None`.
@@ -132,7 +132,7 @@ pub fn apply(edit: &Edit, vs: &Value, ctx: &Context) -> Result<Outcome, EditErro
         }
         Intent::Switch { route, version } => weights::switch(&mut new, route.as_deref(), version, ctx)?,
         Intent::Mirror { route, to } => mirror::mirror(&mut new, route.as_deref(), to.as_ref(), ctx)?,
-        Intent::Pin { from } => pin::pin(&mut new, from.as_deref(), ctx)?,
+        Intent::Pin { by } => pin::pin(&mut new, by, ctx)?,
         Intent::Undo { revision } => history::undo(&mut new, *revision, ctx)?,
         Intent::Promote { route, roles, step } => canary::promote(&mut new, route.as_deref(), roles, *step, ctx)?,
         Intent::Abort { route, roles } => canary::abort(&mut new, route.as_deref(), roles, ctx)?,
@@ -161,7 +161,8 @@ impl Edit {
                 format!("mirror --to {} --percent {}{}", to.version, crate::istio::route::percent(to.percent), route(r))
             }
             Intent::Mirror { route: r, to: None } => format!("mirror --off{}", route(r)),
-            Intent::Pin { from } => {
+            Intent::Pin { by: pin::PinBy::Header(h) } => format!("pin --header {h} --label {version_label}"),
+            Intent::Pin { by: pin::PinBy::Caller { from } } => {
                 let from = from.as_ref().map(|a| format!(" --from {a}")).unwrap_or_default();
                 format!("pin --label {version_label}{from}")
             }
@@ -305,7 +306,7 @@ mod tests {
         snap.rollouts.push(rollout(json!({"metadata": {"name": "reviews", "namespace": "prod"},
             "spec": {"strategy": {"canary": {"trafficRouting": {"istio": {"virtualService": {"name": "reviews"}}}}}}})));
         let ctx = Context::build(&snap, &request()).unwrap();
-        let pin = Edit { intent: Intent::Pin { from: None }, force: false };
+        let pin = Edit { intent: Intent::Pin { by: pin::PinBy::Caller { from: None } }, force: false };
         let err = apply(&pin, &obj, &ctx).unwrap_err();
         assert!(
             matches!(err, EditError::RolloutRoutesChanged { ref routes, .. } if routes == &["route \"primary\""]),

@@ -3,6 +3,10 @@
 //! v2 caller only ever reaches v2. Pods whose version has no subset get one first (in the DestinationRule: a
 //! separate write that must land before the routes that use it).
 //!
+//! With `--header H`, requests carrying `H: vN` are routed to vN instead: callers set the header and propagate
+//! it. That holds where the caller's labels are unknown (a waypoint in ambient mode ignores `sourceLabels`; an
+//! HTTPRoute has no caller conditions at all), and it replaces the `sourceLabels` routes vroute added before.
+//!
 //! Idempotent: a version already pinned by an equivalent route (any name) is left alone, and routes vroute
 //! added before are recognised by name (`vroute-pin-[APP-]VERSION`) and corrected in place.
 
@@ -13,23 +17,81 @@ use crate::istio::HttpRoute;
 use crate::names::is_dns_label;
 use crate::objects::ObjectRef;
 use serde_json::{Map, Value, json};
+use std::fmt;
+use std::str::FromStr;
+
+/// How `pin` tells callers' versions apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PinBy {
+    /// By the caller pod's version label (`sourceLabels`; sidecars only), optionally only callers `app: APP`.
+    Caller { from: Option<String> },
+    /// By a request header carrying the caller's version, which callers set and propagate.
+    Header(HeaderName),
+}
+
+/// A request header name as both route APIs match it: lowercase (Istio requires it), letters, digits, `-`,
+/// `_` and `.`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderName(String);
+
+impl FromStr for HeaderName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<HeaderName, String> {
+        let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.');
+        match s.chars().find(|c| !ok(*c)) {
+            _ if s.is_empty() || s.len() > 256 => Err("a header name has 1 to 256 characters".into()),
+            Some(c) => Err(format!(
+                "{c:?} is not allowed in a header name: use lowercase letters, digits, '-', '_' and '.' (x-version)"
+            )),
+            None => Ok(HeaderName(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl HeaderName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// `pin`'s change to the VirtualService; the subsets must already be in `ctx` (see [`add_subsets`]).
-pub fn pin(vs: &mut Draft, from: Option<&str>, ctx: &Context) -> Result<Summary, EditError> {
+pub fn pin(vs: &mut Draft, by: &PinBy, ctx: &Context) -> Result<Summary, EditError> {
     let versions = ctx.subset_versions();
     if versions.is_empty() {
         return Err(EditError::NoVersions { host: ctx.host.clone(), label: ctx.version_label.clone() });
     }
+    let from = match by {
+        PinBy::Caller { from } => from.as_deref(),
+        PinBy::Header(_) => None,
+    };
+    if let PinBy::Header(_) = by {
+        drop_label_pins(vs, ctx)?;
+    }
     let mut at = vs.http().iter().position(HttpRoute::is_catch_all).unwrap_or(vs.http().len());
     let mut pinned = Vec::new();
     for (value, version) in &versions {
-        let mut labels = Map::new();
-        if let Some(app) = from {
-            labels.insert("app".into(), json!(app));
-        }
-        labels.insert(ctx.version_label.clone(), json!(value));
-        let block = json!({"sourceLabels": labels});
-        pinned.push(format!("{}={value} -> {}", ctx.version_label, version.name));
+        let block = match by {
+            PinBy::Header(h) => json!({"headers": {h.as_str(): {"exact": value}}}),
+            PinBy::Caller { from } => {
+                let mut labels = Map::new();
+                if let Some(app) = from {
+                    labels.insert("app".into(), json!(app));
+                }
+                labels.insert(ctx.version_label.clone(), json!(value));
+                json!({"sourceLabels": labels})
+            }
+        };
+        let key = match by {
+            PinBy::Header(h) => h.to_string(),
+            PinBy::Caller { .. } => ctx.version_label.clone(),
+        };
+        pinned.push(format!("{key}={value} -> {}", version.name));
         if vs.http()[..at].iter().any(|r| pins(r, &block, version, ctx)) {
             continue;
         }
@@ -55,11 +117,28 @@ pub fn pin(vs: &mut Draft, from: Option<&str>, ctx: &Context) -> Result<Summary,
         vs.set_http(http)?;
         at += 1;
     }
-    let subject = match from {
-        Some(app) => format!("callers with app={app}"),
-        None => "callers".to_string(),
+    let subject = match (by, from) {
+        (PinBy::Header(h), _) => format!("requests with header {h}"),
+        (_, Some(app)) => format!("callers with app={app}"),
+        (_, None) => "callers".to_string(),
     };
     Ok(Summary { subject, state: format!("pinned {}", pinned.join(", ")) })
+}
+
+/// Removes the `sourceLabels` pin routes vroute added (named `vroute-pin-...`, matching only on the caller's
+/// version label): header pins replace them, and where they are ignored (a waypoint) they only mislead.
+fn drop_label_pins(vs: &mut Draft, ctx: &Context) -> Result<(), EditError> {
+    let label_pin = |r: &HttpRoute| {
+        r.name.as_deref().is_some_and(|n| n.starts_with("vroute-pin-"))
+            && r.matches.iter().all(|m| m.typed.source_labels.contains_key(&ctx.version_label))
+            && !r.matches.is_empty()
+    };
+    let keep: Vec<Value> =
+        vs.raw_http().into_iter().zip(vs.http()).filter(|(_, typed)| !label_pin(typed)).map(|(raw, _)| raw).collect();
+    if keep.len() != vs.http().len() {
+        vs.set_http(keep)?;
+    }
+    Ok(())
 }
 
 /// Whether `route` sends exactly the callers of `block` to `version` (and nothing else). The block is compared
@@ -149,7 +228,7 @@ mod tests {
     fn pin_adds_one_route_per_version_before_the_default_route() {
         let mut obj = default_only();
         let ctx = ctx(&obj);
-        let summary = on(&mut obj, |d| pin(d, Some("productpage"), &ctx)).unwrap();
+        let summary = on(&mut obj, |d| pin(d, &PinBy::Caller { from: Some("productpage".into()) }, &ctx)).unwrap();
         assert_eq!(summary.message(true), "callers with app=productpage now pinned version=v1 -> v1, version=v2 -> v2");
         let http = obj["spec"]["http"].as_array().unwrap();
         assert_eq!(http.len(), 3);
@@ -165,10 +244,10 @@ mod tests {
     #[test]
     fn pinning_twice_changes_nothing() {
         let mut once = default_only();
-        on(&mut once, |d| pin(d, None, &ctx(&default_only()))).unwrap();
+        on(&mut once, |d| pin(d, &PinBy::Caller { from: None }, &ctx(&default_only()))).unwrap();
         let mut twice = once.clone();
         let ctx = ctx(&once);
-        on(&mut twice, |d| pin(d, None, &ctx)).unwrap();
+        on(&mut twice, |d| pin(d, &PinBy::Caller { from: None }, &ctx)).unwrap();
         assert_eq!(once, twice);
     }
 
@@ -179,7 +258,7 @@ mod tests {
              "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": "v1"}}]},
             {"name": "default", "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]));
         let ctx = ctx(&obj);
-        on(&mut obj, |d| pin(d, None, &ctx)).unwrap();
+        on(&mut obj, |d| pin(d, &PinBy::Caller { from: None }, &ctx)).unwrap();
         let names: Vec<&str> =
             obj["spec"]["http"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["v1-callers", "vroute-pin-v2", "default"]);
@@ -192,7 +271,7 @@ mod tests {
              "route": [{"destination": {"host": "reviews", "subset": "v1"}}]},
             {"name": "default", "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]));
         let ctx = ctx(&obj);
-        on(&mut obj, |d| pin(d, None, &ctx)).unwrap();
+        on(&mut obj, |d| pin(d, &PinBy::Caller { from: None }, &ctx)).unwrap();
         let http = obj["spec"]["http"].as_array().unwrap();
         assert_eq!(http.len(), 3);
         assert_eq!(http[1]["route"][0]["destination"]["subset"], "v2");
@@ -215,7 +294,9 @@ mod tests {
         // With the subset in place, the routes include v3; the rollback removes exactly what was added.
         let ctx = Context::build(&with_object(&snap, &new).unwrap(), &request()).unwrap();
         let mut obj = default_only();
-        assert!(on(&mut obj, |d| pin(d, None, &ctx)).unwrap().state.contains("version=v3 -> v3"));
+        assert!(
+            on(&mut obj, |d| pin(d, &PinBy::Caller { from: None }, &ctx)).unwrap().state.contains("version=v3 -> v3")
+        );
         let back = remove_subsets(&new, &added_subsets(&dr, &new)).object.unwrap();
         assert_eq!(back, dr);
     }
@@ -238,6 +319,41 @@ mod tests {
         snap.destination_rules.clear();
         let ctx = Context::build(&snap, &request()).unwrap();
         let mut obj = default_only();
-        assert!(matches!(on(&mut obj, |d| pin(d, None, &ctx)), Err(EditError::NoVersions { .. })));
+        assert!(matches!(
+            on(&mut obj, |d| pin(d, &PinBy::Caller { from: None }, &ctx)),
+            Err(EditError::NoVersions { .. })
+        ));
+    }
+
+    #[test]
+    fn header_pins_route_each_version_by_its_header_and_replace_label_pins() {
+        let mut obj = default_only();
+        let ctx = ctx(&obj);
+        on(&mut obj, |d| pin(d, &PinBy::Caller { from: None }, &ctx)).unwrap();
+        let header = PinBy::Header("x-version".parse().unwrap());
+        let ctx = Context::build(&snapshot(obj.clone(), &[("v1", 1), ("v2", 1)]), &request()).unwrap();
+        let summary = on(&mut obj, |d| pin(d, &header, &ctx)).unwrap();
+        assert_eq!(
+            summary.message(true),
+            "requests with header x-version now pinned x-version=v1 -> v1, x-version=v2 -> v2"
+        );
+        let http = obj["spec"]["http"].as_array().unwrap();
+        assert_eq!(http.len(), 3, "the label pins are gone: {http:#?}");
+        assert_eq!(
+            http[0],
+            json!({"name": "vroute-pin-v1", "match": [{"headers": {"x-version": {"exact": "v1"}}}],
+                   "route": [{"destination": {"host": "reviews", "subset": "v1"}}]})
+        );
+        let again = obj.clone();
+        let ctx = Context::build(&snapshot(obj.clone(), &[("v1", 1), ("v2", 1)]), &request()).unwrap();
+        on(&mut obj, |d| pin(d, &header, &ctx)).unwrap();
+        assert_eq!(obj, again, "idempotent");
+    }
+
+    #[test]
+    fn header_names_are_checked() {
+        assert_eq!("x-version".parse::<HeaderName>().unwrap().as_str(), "x-version");
+        assert!("X-Version".parse::<HeaderName>().unwrap_err().contains("'X' is not allowed"));
+        assert!("".parse::<HeaderName>().is_err());
     }
 }

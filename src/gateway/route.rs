@@ -2,7 +2,10 @@
 //! each backend's effective share (relative weights, default 1), mirrors, and, unlike a VirtualService, rule
 //! precedence by match specificity rather than document order.
 
-use super::objects::{BackendRef, Condition, HttpRoute, Match, ParentRef, PathKind, PathMatch, Rule, ValueMatch};
+use super::objects::{
+    BackendRef, Condition, HttpRoute, Match, ParentRef, PathKind, PathMatch, Rule, ValueKind, ValueMatch,
+};
+use crate::istio::route::Applies;
 use crate::objects::meta::{Kind, ObjectRef};
 use std::cmp::Ordering;
 
@@ -105,6 +108,39 @@ impl Rule {
             Some(name) => format!("rule {name:?}"),
             None => format!("rule #{index}"),
         }
+    }
+
+    /// What the rule does for a request carrying header `name: value` on any path: a match that tests the header
+    /// for another exact value never takes it; one that tests nothing else (on `PathPrefix /`) always does.
+    pub fn for_header(&self, name: &str, value: &str) -> Applies {
+        let mut applies = Applies::Never;
+        for m in self.effective_matches() {
+            let mut rest = m.clone();
+            let tested: Vec<ValueMatch> = rest.headers.extract_if(.., |h| h.name.eq_ignore_ascii_case(name)).collect();
+            if tested.iter().any(|h| h.kind == ValueKind::Exact && h.value != value) {
+                continue;
+            }
+            let exact = tested.iter().all(|h| h.kind == ValueKind::Exact);
+            let unconditional = rest.path() == PathMatch::default()
+                && rest.headers.is_empty()
+                && rest.query_params.is_empty()
+                && rest.method.is_none();
+            if exact && unconditional {
+                return Applies::Always;
+            }
+            applies = Applies::Sometimes;
+        }
+        applies
+    }
+
+    /// The `(header, value)` of a rule whose one match tests exactly one header for an exact value (on
+    /// `PathPrefix /`) and nothing else, as `pin --header` writes them.
+    pub fn header_pin(&self) -> Option<(&str, &str)> {
+        let [m] = self.matches.as_slice() else { return None };
+        let m = &m.typed;
+        let [h] = m.headers.as_slice() else { return None };
+        let plain = m.path() == PathMatch::default() && m.query_params.is_empty() && m.method.is_none();
+        (plain && h.kind == ValueKind::Exact).then_some((h.name.as_str(), h.value.as_str()))
     }
 
     /// Whether the rule takes every request (no matches, or one that is `PathPrefix /` and nothing else).

@@ -55,6 +55,7 @@ fn empty<'s>(host: &str, namespace: &str) -> HostNode<'s> {
         namespace: namespace.to_string(),
         split: SplitKind::None,
         version_pinned: false,
+        pin_header: None,
         waypoint: None,
         virtual_services: Vec::new(),
         routes: Vec::new(),

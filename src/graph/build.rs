@@ -91,6 +91,7 @@ pub fn host<'s>(idx: &Index<'s>, target: &str) -> HostNode<'s> {
         namespace,
         split,
         version_pinned: false,
+        pin_header: None,
         waypoint: idx.waypoint(target),
         virtual_services: vss,
         routes,

@@ -16,76 +16,87 @@ use crate::objects::Labels;
 use std::collections::BTreeSet;
 
 pub(super) fn check(idx: &Index, opts: &Options, graph: &mut RouteGraph) {
+    let key = opts.version_label.as_str();
     for node in &mut graph.hosts {
-        let Some(vs) = node.virtual_services.iter().copied().find(|vs| vs.mesh_bound()) else { continue };
-        let key = opts.version_label.as_str();
-        let blocks = || vs.spec.http.iter().flat_map(|r| &r.matches).map(|m| &m.typed);
-        if !blocks().any(|m| m.source_labels.contains_key(key)) {
-            continue;
+        match node.virtual_services.iter().copied().find(|vs| vs.mesh_bound()) {
+            Some(vs) if label_pinned(vs, key) => by_labels(idx, key, vs, node),
+            Some(vs) => super::header_pin::check_routes(idx, key, vs, node),
+            None => super::header_pin::check_rules(idx, key, node),
         }
-        node.version_pinned = true;
-        // A waypoint applies the VirtualService without the caller's identity: `sourceLabels` never match
-        // there, so no chain through this host is pinned, whatever the routes say.
-        if let Some(w) = idx.waypoint(&node.host) {
-            node.findings.push(Code::WaypointIgnoresSourceLabels.finding(
-                vs.reference().to_string(),
-                format!(
-                    "{} pins callers by sourceLabels, but waypoint {} serves {} ({} has istio.io/use-waypoint): \
-                     waypoints ignore sourceLabels, so a caller at one version can reach any version",
-                    vs.reference().label(),
-                    w.name,
-                    host::short(&node.host, idx.domain()),
-                    w.labelled
-                ),
-            ));
-            continue;
-        }
-        let apps: BTreeSet<&str> = blocks().filter_map(|m| m.source_labels.get("app").map(String::as_str)).collect();
-        let mut callers: Vec<Caller> = Vec::new();
-        if apps.is_empty() {
-            let pinned = blocks().filter_map(|m| m.source_labels.get(key));
-            for v in pinned.chain(callee_versions(node, key).iter().map(|(v, _)| v)) {
-                let labels = Labels::from([(key.to_string(), v.clone())]);
-                let caller = Caller { app: None, version: v.clone(), labels, namespace: vs.metadata.namespace.clone() };
-                if !callers.iter().any(|c| c.version == caller.version) {
-                    callers.push(caller);
-                }
-            }
-        } else {
-            for app in apps {
-                callers.extend(app_versions(idx, app, key, &vs.metadata.namespace));
-            }
-        }
-        let object = vs.reference().to_string();
-        let callee = host::short(&node.host, idx.domain());
-        let versions = callee_versions(node, key);
-        let mut findings = Vec::new();
-        for caller in callers {
-            let expected: Vec<&str> =
-                versions.iter().filter(|(v, _)| *v == caller.version).map(|(_, n)| n.as_str()).collect();
-            if expected.is_empty() {
-                continue;
-            }
-            let (reached, caught) = simulate(vs, node, &caller);
-            let stray: Vec<String> = reached
-                .iter()
-                .filter(|(_, version, share)| *share > 0.0 && !expected.contains(&version.as_str()))
-                .map(|(route, version, share)| format!("route {route} sends {share:.0}% to {version}"))
-                .collect();
-            let message = if !stray.is_empty() {
-                format!("caller {} can reach another version of {callee}: {}", caller.describe(key), stray.join(", "))
-            } else if !caught {
-                format!(
-                    "caller {} matches no route of {callee}: its requests are spread over every version",
-                    caller.describe(key)
-                )
-            } else {
-                continue;
-            };
-            findings.push(Code::BrokenVersionChain.finding(&object, message));
-        }
-        node.findings.extend(findings);
     }
+}
+
+fn label_pinned(vs: &VirtualService, key: &str) -> bool {
+    vs.spec.http.iter().flat_map(|r| &r.matches).any(|m| m.typed.source_labels.contains_key(key))
+}
+
+/// The chain check of a host pinned by `sourceLabels`.
+fn by_labels(idx: &Index, key: &str, vs: &VirtualService, node: &mut HostNode) {
+    let blocks = || vs.spec.http.iter().flat_map(|r| &r.matches).map(|m| &m.typed);
+    node.version_pinned = true;
+    // A waypoint applies the VirtualService without the caller's identity: `sourceLabels` never match
+    // there, so no chain through this host is pinned, whatever the routes say.
+    if let Some(w) = idx.waypoint(&node.host) {
+        node.findings.push(Code::WaypointIgnoresSourceLabels.finding(
+            vs.reference().to_string(),
+            format!(
+                "{} pins callers by sourceLabels, but waypoint {} serves {} ({} has istio.io/use-waypoint): \
+                 waypoints ignore sourceLabels, so a caller at one version can reach any version; pin by a \
+                 header the callers propagate instead: `kubectl vroute pin {} --header x-version`",
+                vs.reference().label(),
+                w.name,
+                host::short(&node.host, idx.domain()),
+                w.labelled,
+                host::service_of(&node.host, idx.domain()).map_or_else(|| node.host.clone(), |(name, _)| name)
+            ),
+        ));
+        return;
+    }
+    let apps: BTreeSet<&str> = blocks().filter_map(|m| m.source_labels.get("app").map(String::as_str)).collect();
+    let mut callers: Vec<Caller> = Vec::new();
+    if apps.is_empty() {
+        let pinned = blocks().filter_map(|m| m.source_labels.get(key));
+        for v in pinned.chain(callee_versions(node, key).iter().map(|(v, _)| v)) {
+            let labels = Labels::from([(key.to_string(), v.clone())]);
+            let caller = Caller { app: None, version: v.clone(), labels, namespace: vs.metadata.namespace.clone() };
+            if !callers.iter().any(|c| c.version == caller.version) {
+                callers.push(caller);
+            }
+        }
+    } else {
+        for app in apps {
+            callers.extend(app_versions(idx, app, key, &vs.metadata.namespace));
+        }
+    }
+    let object = vs.reference().to_string();
+    let callee = host::short(&node.host, idx.domain());
+    let versions = callee_versions(node, key);
+    let mut findings = Vec::new();
+    for caller in callers {
+        let expected: Vec<&str> =
+            versions.iter().filter(|(v, _)| *v == caller.version).map(|(_, n)| n.as_str()).collect();
+        if expected.is_empty() {
+            continue;
+        }
+        let (reached, caught) = simulate(vs, node, &caller);
+        let stray: Vec<String> = reached
+            .iter()
+            .filter(|(_, version, share)| *share > 0.0 && !expected.contains(&version.as_str()))
+            .map(|(route, version, share)| format!("route {route} sends {share:.0}% to {version}"))
+            .collect();
+        let message = if !stray.is_empty() {
+            format!("caller {} can reach another version of {callee}: {}", caller.describe(key), stray.join(", "))
+        } else if !caught {
+            format!(
+                "caller {} matches no route of {callee}: its requests are spread over every version",
+                caller.describe(key)
+            )
+        } else {
+            continue;
+        };
+        findings.push(Code::BrokenVersionChain.finding(&object, message));
+    }
+    node.findings.extend(findings);
 }
 
 struct Caller {
@@ -105,7 +116,7 @@ impl Caller {
 }
 
 /// `(version label value, version name)` of each subset version of the callee.
-fn callee_versions(node: &HostNode, key: &str) -> Vec<(String, String)> {
+pub(super) fn callee_versions(node: &HostNode, key: &str) -> Vec<(String, String)> {
     node.versions
         .iter()
         .filter_map(|v| {

@@ -20,6 +20,7 @@ pub mod chain;
 pub mod findings;
 pub mod gateway;
 mod gateway_lint;
+mod header_pin;
 mod index;
 pub mod lint;
 pub mod ownership;
@@ -99,6 +100,8 @@ pub struct HostNode<'s> {
     pub split: SplitKind,
     /// Routes send callers to the callee version matching their own (`sourceLabels` on the version label).
     pub version_pinned: bool,
+    /// The request header the pinning goes by (`pin --header`), when it is not the callers' labels.
+    pub pin_header: Option<String>,
     /// The waypoint serving the host (ambient mode), from the Service's or namespace's labels.
     pub waypoint: Option<index::Waypoint>,
     /// VirtualServices claiming the host, in the order Istio applies them.

@@ -4,7 +4,7 @@
 //! to a given caller.
 
 use super::host;
-use super::objects::{Destination, HttpMatch, HttpRoute, VirtualService};
+use super::objects::{Destination, HttpMatch, HttpRoute, StringMatch, VirtualService};
 use crate::objects::meta::{Labels, selects};
 
 /// A version a route can send traffic to: a host (resolved) and, for subset splits, a subset of it.
@@ -60,7 +60,45 @@ pub enum Applies {
     Never,
 }
 
+impl HttpMatch {
+    /// The `(header, value)` of a block that tests exactly one header for an exact value and nothing else,
+    /// as `pin --header` writes them.
+    pub fn header_pin(&self) -> Option<(&str, &str)> {
+        let [(name, m)] = self.headers.iter().collect::<Vec<_>>()[..] else { return None };
+        let mut rest = self.clone();
+        rest.headers.clear();
+        match m {
+            StringMatch { exact: Some(v), prefix: None, regex: None } if rest.is_unconditional() => Some((name, v)),
+            _ => None,
+        }
+    }
+}
+
 impl HttpRoute {
+    /// What the route does for a mesh request carrying header `name: value`, from any caller: a block that
+    /// tests the header for another exact value never applies; one with no other condition always does.
+    pub fn for_header(&self, name: &str, value: &str) -> Applies {
+        if self.matches.is_empty() {
+            return Applies::Always;
+        }
+        let mut applies = Applies::Never;
+        for m in self.matches.iter().map(|m| &m.typed) {
+            if !(m.gateways.is_empty() || m.gateways.iter().any(|g| g == "mesh")) {
+                continue;
+            }
+            let mut rest = m.clone();
+            rest.gateways.clear();
+            match rest.headers.remove(name) {
+                Some(StringMatch { exact: Some(v), .. }) if v != value => continue,
+                None | Some(StringMatch { exact: Some(_), prefix: None, regex: None }) if rest.is_unconditional() => {
+                    return Applies::Always;
+                }
+                _ => applies = Applies::Sometimes,
+            }
+        }
+        applies
+    }
+
     /// A route with no match, or with a block without conditions, takes every request that reaches it.
     pub fn is_catch_all(&self) -> bool {
         self.matches.is_empty() || self.matches.iter().any(|m| m.typed.is_unconditional())

@@ -94,7 +94,13 @@ async fn pin_one(
     opts: WriteOptions,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Entry>, Error> {
-    let (snap, ctx) = read(cluster, req).await?;
+    let (snap, ctx) = match read_routing(cluster, req).await? {
+        (snap, Routing::Istio(ctx)) => (snap, ctx),
+        (snap, Routing::Gateway(ctx)) => {
+            let written = write_rules(cluster, &snap, req, edit, &ctx.route, opts.dry_run).await?;
+            return Ok(vec![entry(Kind::HttpRoute, written, opts.diff)]);
+        }
+    };
     let dr = pinning::destination_rule_to_extend(&ctx)?.cloned();
     // Both changes are first computed locally (reads only), so that a refusal of the routes (a new subset
     // without ready pods, say) stops the command before the DestinationRule is touched.
@@ -154,16 +160,6 @@ pub async fn read_routing(cluster: &Cluster, req: &Request<'_>) -> Result<(Snaps
     let snap = snapshot::fetch(&home, false, &req.options()).await?.snapshot;
     let routing = Routing::build(&snap, req)?;
     Ok((snap, routing))
-}
-
-/// [`read_routing`] for the edits only a VirtualService takes (`pin`).
-pub async fn read(cluster: &Cluster, req: &Request<'_>) -> Result<(Snapshot, Context), Error> {
-    match read_routing(cluster, req).await? {
-        (snap, Routing::Istio(ctx)) => Ok((snap, ctx)),
-        (_, Routing::Gateway(ctx)) => {
-            Err(EditError::PinOnHttpRoute { host: ctx.host.clone(), route: ctx.label() }.into())
-        }
-    }
 }
 
 fn extended(snap: &Snapshot, dr: Option<&Written<String>>) -> Result<Snapshot, Error> {

@@ -45,7 +45,11 @@ fn service(svc: &ServiceView, wide: bool, color: bool) -> String {
             format!("VirtualService {}, HTTPRoute {}", svc.virtual_services.join(", "), svc.http_routes.join(", "))
         }
     };
-    let pinned = if svc.version_pinned { ", version-pinned" } else { "" };
+    let pinned = match (svc.version_pinned, svc.pin_header) {
+        (true, Some(h)) => format!(", version-pinned by header {h}"),
+        (true, None) => ", version-pinned".to_string(),
+        (false, _) => String::new(),
+    };
     let pinned = match svc.waypoint {
         Some(w) => format!("{pinned}, waypoint {w}"),
         None => pinned.to_string(),

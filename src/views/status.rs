@@ -25,6 +25,9 @@ pub struct ServiceView<'g> {
     pub split: SplitKind,
     /// True when routes send callers to the callee version matching their own (`sourceLabels` on versions).
     pub version_pinned: bool,
+    /// The request header the pinning goes by (`pin --header`; absent when it goes by the callers' labels).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin_header: Option<&'g str>,
     /// The waypoint serving the host in ambient mode (absent when none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waypoint: Option<&'g str>,
@@ -172,6 +175,7 @@ fn service<'g>(node: &'g HostNode) -> ServiceView<'g> {
         namespace: &node.namespace,
         split: node.split,
         version_pinned: node.version_pinned,
+        pin_header: node.pin_header.as_deref(),
         waypoint: node.waypoint.as_ref().map(|w| w.name.as_str()),
         virtual_services: node.virtual_services.iter().map(|vs| vs.reference().key()).collect(),
         routes: node.routes.iter().map(route).collect(),

@@ -389,3 +389,103 @@ async fn watch_redraws_when_an_http_route_changes() {
         host(doc, &reviews)["httpRoutes"].as_array().is_some_and(|r| r.len() == 2)
     });
 }
+
+/// The way out of VR122: `pin --header` routes by a header the callers propagate, which a waypoint applies.
+/// It replaces vroute's sourceLabels pins, the chain check walks each version's header through the routes, and
+/// cross-version traffic the waypoint reports is still caught (VR111).
+#[tokio::test]
+async fn header_pinning_holds_under_a_waypoint_and_its_crossings_are_seen() {
+    let env = env();
+    let ns = env.namespace("gw-header-pin").await;
+    let yaml = [
+        crate::support::scenarios::service_and_subsets("b", &["v1", "v2"]),
+        crate::support::scenarios::weighted_routes("b", ("v1", 100), ("v2", 0), ""),
+    ];
+    env.create_yaml(&ns, &yaml.join("---\n")).await;
+    env.ready_pod(&ns, "b", "v1", 0).await;
+    env.ready_pod(&ns, "b", "v2", 0).await;
+    crate::support::cli::ok(&run(&["pin", "b", "-n", &ns]));
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(env.client().await);
+    let labels = json!({"metadata": {"labels": {"istio.io/use-waypoint": "waypoint"}}});
+    api.patch(&ns, &Default::default(), &kube::api::Patch::Merge(&labels)).await.expect("label the namespace");
+    let out = run(&["check", "-n", &ns]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("VR122") && text.contains("kubectl vroute pin b --header x-version"), "{text}");
+
+    let out = crate::support::cli::ok(&run(&["pin", "b", "--header", "x-version", "-n", &ns]));
+    assert_eq!(
+        out,
+        format!(
+            "virtualservice {ns}/b: requests with header x-version now pinned x-version=v1 -> v1, x-version=v2 -> v2\n"
+        )
+    );
+    let vs = json_of(&env.kubectl().args(["get", "virtualservice", "b", "-n", &ns, "-o", "json"]).output().unwrap());
+    let names: Vec<&str> = vs["spec"]["http"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["vroute-pin-v1", "vroute-pin-v2", "primary"], "the sourceLabels pins were replaced");
+    let out = run(&["check", "-n", &ns]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8_lossy(&run(&["status", "b", "-n", &ns]).stdout).to_string();
+    assert!(text.contains("version-pinned by header x-version, waypoint waypoint)"), "{text}");
+    let doc = json_of(&run(&["status", "b", "-n", &ns, "-o", "json"]));
+    assert_eq!(host(&doc, &format!("b.{ns}.svc.cluster.local"))["pinHeader"], "x-version");
+
+    // A caller that does not propagate the header: the waypoint reports v1 -> v2 traffic.
+    let now = jiff::Timestamp::now().as_second();
+    let mut om = crate::support::OpenMetrics::default();
+    let crossing =
+        crate::support::IstioEdge { reporter: "waypoint", ..crate::support::IstioEdge::new(&ns, "a", "v1", "b", "v2") };
+    om.steady(&crossing, now - 600, 30, 20, 300);
+    let prom =
+        crate::support::Prometheus::start(&env.work.join(format!("prom-{ns}")), Some(&om.finish()), &[]).await.unwrap();
+    let doc = json_of(&run(&["status", "b", "-n", &ns, "-o", "json", "--prometheus-url", &prom.url]));
+    let b = host(&doc, &format!("b.{ns}.svc.cluster.local"));
+    let vr111: Vec<&str> = b["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "VR111")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(vr111.len(), 1, "{b:#}");
+    assert!(vr111[0].contains(&format!("from a (version=v1) to b.{ns} version=v2")), "{}", vr111[0]);
+}
+
+/// `pin --header` on an HTTPRoute host writes one rule per version; the chain check then finds that bookinfo's
+/// `end-user: jason` rule (written before the pins, so it wins the tie) takes jason's v1 and v3 requests to v2.
+#[tokio::test]
+async fn header_pinning_an_http_route_adds_rules_and_the_chain_check_walks_them() {
+    let env = env();
+    let ns = env.namespace("gw-rule-pin").await;
+    env.seed_bookinfo_reviews(&ns).await;
+    let err = crate::support::cli::fails(&run(&["pin", "reviews", "-n", &ns]), 7);
+    assert!(err.contains("pin callers by a request header they propagate instead"), "{err}");
+    let out = crate::support::cli::ok(&run(&["pin", "reviews", "--header", "x-version", "-n", &ns]));
+    assert!(out.contains(&format!("x-version=v3 -> reviews-v3.{ns}")), "{out}");
+    let route =
+        json_of(&env.kubectl().args(["get", "httproute", "reviews", "-n", &ns, "-o", "json"]).output().unwrap());
+    let rules = route["spec"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 5, "{rules:#?}");
+    assert_eq!(rules[4]["name"], "vroute-pin-v3");
+    assert_eq!(rules[4]["matches"][0]["headers"], json!([{"type": "Exact", "name": "x-version", "value": "v3"}]));
+    // Idempotent against the stored (defaulted) object.
+    let again = crate::support::cli::ok(&run(&["pin", "reviews", "--header", "x-version", "-n", &ns]));
+    assert!(again.contains("unchanged"), "{again}");
+
+    let out = run(&["check", "-n", &ns, "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let messages: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "VR110")
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    let broken = |v: &str| {
+        format!(
+            "requests with x-version={v} can reach another version of reviews.{ns}: rule #1 sends 100% to reviews-v2.{ns}"
+        )
+    };
+    assert_eq!(messages, [broken("v1"), broken("v3")]);
+}

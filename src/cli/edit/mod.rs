@@ -3,6 +3,7 @@
 
 use super::common::{DocumentArg, DryRunArg, KubeArgs, document_format};
 use super::print;
+use crate::edit::pin::{HeaderName, PinBy};
 use crate::edit::{Edit, Intent, MirrorTo, weights};
 use crate::error::Error;
 use crate::exit::Exit;
@@ -133,8 +134,13 @@ pub struct PinArgs {
     #[arg(long, default_value = "version", value_name = "LABEL")]
     pub label: String,
     /// Pin only callers with `app: APP`.
-    #[arg(long, value_name = "APP")]
+    #[arg(long, value_name = "APP", conflicts_with = "header")]
     pub from: Option<String>,
+    /// Pin by a request header carrying the caller's version (`NAME: v2` goes to v2) instead of the caller's
+    /// labels: the callers must set and propagate it. The way to pin under a waypoint (ambient mode, which
+    /// ignores sourceLabels) and on hosts routed by HTTPRoutes.
+    #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(HeaderName))]
+    pub header: Option<HeaderName>,
     /// Pin versions even if they have no ready pods.
     #[arg(long)]
     pub force: bool,
@@ -175,7 +181,11 @@ pub async fn mirror(kube: &KubeArgs, args: MirrorArgs) -> Result<Exit, Error> {
 }
 
 pub async fn pin(kube: &KubeArgs, args: PinArgs) -> Result<Exit, Error> {
-    let edit = Edit { intent: Intent::Pin { from: args.from }, force: args.force };
+    let by = match args.header {
+        Some(header) => PinBy::Header(header),
+        None => PinBy::Caller { from: args.from },
+    };
+    let edit = Edit { intent: Intent::Pin { by }, force: args.force };
     let cluster = kube.connect(false).await?;
     let flags = &args.flags;
     let pinned = edit::pin(&cluster, &args.services, flags.subject("", &args.label), &edit, flags.write()).await;

@@ -20,9 +20,14 @@ pub struct RuleContext {
     /// The command's namespace: short version names resolve in it.
     pub namespace: String,
     pub domain: String,
+    pub version_label: String,
     /// The HTTPRoute the edit applies to.
     pub route: ObjectRef,
     pub versions: Vec<Version>,
+    /// The versions the host's routes send or mirror to (the others in `versions` could become one).
+    pub routed: Vec<VersionKey>,
+    /// The version-label value each version's Service selects (`reviews-v2` -> `v2`), where it has one.
+    pub values: Vec<(VersionKey, String)>,
     /// Rollouts whose Gateway API plugin names this HTTPRoute, by reference.
     pub owners: Vec<(ObjectRef, GatewayOwnership)>,
     /// Rollouts that could not be read at all: any of them may own the route.
@@ -55,12 +60,17 @@ impl RuleContext {
             .iter()
             .map(|u| Doubt { rollout: u.object.clone(), error: u.error.clone(), ownership: None })
             .collect();
+        let routed = node.versions.iter().map(|v| v.key.clone()).collect();
+        let versions = with_candidates(crate::edit::context::versions(node), snap, &node.host, req.domain);
         Ok(RuleContext {
             host: node.host.clone(),
             namespace: req.namespace.to_string(),
             domain: req.domain.to_string(),
+            version_label: req.version_label.to_string(),
             route,
-            versions: with_candidates(crate::edit::context::versions(node), snap, &node.host, req.domain),
+            values: values(&versions, snap, req.domain, req.version_label),
+            routed,
+            versions,
             owners,
             doubts,
             rollouts_unknown: graph.rollouts_unlisted,
@@ -103,6 +113,17 @@ impl RuleContext {
     /// How a backend is named in messages: its version name, or its Service.
     pub fn name_of(&self, b: &BackendRef) -> String {
         self.version_of(b).map_or_else(|| host::short(&self.key(b).host, &self.domain), |v| v.name.clone())
+    }
+
+    /// The versions `pin` routes to, with the value of the version label each stands for: those the route
+    /// sends to, and the Services that could become versions and have pods.
+    pub fn pin_versions(&self) -> Vec<(String, &Version)> {
+        let routed = |v: &Version| v.pods.is_some_and(|p| p.total > 0) || self.routed.contains(&v.key);
+        self.values
+            .iter()
+            .filter_map(|(key, value)| Some((value.clone(), self.versions.iter().find(|v| &v.key == key)?)))
+            .filter(|(_, v)| routed(v))
+            .collect()
     }
 
     /// The Rollout whose plugin rewrites `rule` of `route`, if any.
@@ -168,6 +189,19 @@ fn with_candidates(mut versions: Vec<Version>, snap: &Snapshot, target: &str, do
         });
     }
     versions
+}
+
+/// The version-label value the Service of each host-level version selects.
+fn values(versions: &[Version], snap: &Snapshot, domain: &str, label: &str) -> Vec<(VersionKey, String)> {
+    let idx = Index::new(snap, domain);
+    versions
+        .iter()
+        .filter(|v| v.key.subset.is_none())
+        .filter_map(|v| {
+            let selector = idx.service(&v.key.host)?.spec.selector.as_ref()?;
+            Some((v.key.clone(), selector.get(label)?.clone()))
+        })
+        .collect()
 }
 
 /// The HTTPRoute `--http-route` names, else the only one attached, else the only producer route (in the

@@ -8,10 +8,12 @@ pub mod context;
 pub mod draft;
 mod guard;
 mod mirror;
+mod pin;
 mod split;
 
 pub use context::RuleContext;
 
+use super::pin::PinBy;
 use super::{Edit, EditError, Intent, Outcome, Summary, history, roles};
 use crate::gateway::objects::{HttpRoute, Rule};
 use crate::objects::parse;
@@ -31,14 +33,17 @@ pub fn apply(edit: &Edit, route: &Value, ctx: &RuleContext) -> Result<Outcome, E
         Intent::Undo { revision } => undo(&mut new, *revision, ctx)?,
         Intent::Promote { route, roles, step } => split::promote(&mut new, route.as_deref(), roles, *step, ctx)?,
         Intent::Abort { route, roles } => split::abort(&mut new, route.as_deref(), roles, ctx)?,
-        Intent::Pin { .. } => return Err(EditError::PinOnHttpRoute { host: ctx.host.clone(), route: ctx.label() }),
+        Intent::Pin { by: PinBy::Header(header) } => pin::pin(&mut new, header, ctx)?,
+        Intent::Pin { by: PinBy::Caller { .. } } => {
+            return Err(EditError::PinOnHttpRoute { host: ctx.host.clone(), route: ctx.label() });
+        }
     };
     if new.raw_rules() == before.raw_rules() {
         return Ok(Outcome { object: None, message: summary.message(false) });
     }
     guard::destinations(before.rules(), new.rules(), ctx, edit.force)?;
     guard::owned(&before, &new, ctx, edit.force)?;
-    history::record(&mut new, &before, edit.describe(""), ctx.now)?;
+    history::record(&mut new, &before, edit.describe(&ctx.version_label), ctx.now)?;
     Ok(Outcome { object: Some(new.into_raw()), message: summary.message(true) })
 }
 

@@ -4,6 +4,7 @@
 use super::*;
 use crate::edit::canary::RoleFlags;
 use crate::edit::context::tests::{pod, request};
+use crate::edit::pin::PinBy;
 use crate::edit::{MirrorTo, Routing, Weight, with_object};
 use crate::objects::Snapshot;
 use crate::objects::k8s::{Service, ServiceSpec};
@@ -298,11 +299,13 @@ fn undo_restores_rules_but_leaves_plugin_managed_rules_as_they_are() {
 }
 
 #[test]
-fn pin_is_refused_with_the_way_that_works_on_http_routes() {
+fn pin_by_labels_is_refused_with_the_way_that_works_on_http_routes() {
     let obj = split_route();
     let ctx = ctx(&snapshot(&obj, &[("v1", 1)]));
-    let err = apply(&edit(Intent::Pin { from: None }), &obj, &ctx).unwrap_err();
+    let by_labels = edit(Intent::Pin { by: PinBy::Caller { from: None } });
+    let err = apply(&by_labels, &obj, &ctx).unwrap_err();
     assert!(matches!(err, EditError::PinOnHttpRoute { .. }), "{err}");
+    assert!(err.to_string().contains("`kubectl vroute pin reviews --header NAME`"), "{err}");
 }
 
 #[test]
@@ -327,4 +330,38 @@ fn several_http_routes_need_a_choice_unless_one_is_the_producer_route() {
     assert_eq!(RuleContext::build(&snap, &req).unwrap().route.key(), "web/reviews-for-web");
     let req = crate::edit::Request { http_route: Some("nope"), ..request() };
     assert!(matches!(RuleContext::build(&snap, &req), Err(EditError::UnknownHttpRoute { .. })));
+}
+
+#[test]
+fn pin_by_header_adds_one_rule_per_version_with_pods_and_is_idempotent() {
+    let obj = split_route();
+    let snap = snapshot(&obj, &[("v1", 1), ("v2", 1), ("v3", 1)]);
+    let header = edit(Intent::Pin { by: PinBy::Header("x-version".parse().unwrap()) });
+    let outcome = apply(&header, &obj, &ctx(&snap)).unwrap();
+    assert_eq!(
+        outcome.message,
+        "requests with header x-version now pinned x-version=v1 -> reviews-v1.prod, x-version=v2 -> reviews-v2.prod, \
+         x-version=v3 -> reviews-v3.prod"
+    );
+    let new = outcome.object.unwrap();
+    let rules = new["spec"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 4);
+    assert_eq!(
+        rules[3],
+        json!({"name": "vroute-pin-v3", "matches": [{"headers": [{"type": "Exact", "name": "x-version", "value": "v3"}]}],
+               "backendRefs": [{"name": "reviews-v3", "port": 9080}]})
+    );
+    let history = history::read(&RouteDraft::new(&new).unwrap()).unwrap();
+    assert_eq!(history[0].command, "pin --header x-version --label version");
+    // As the API server stores it (the path defaulted), pinning again changes nothing.
+    let mut stored = new.clone();
+    for rule in stored["spec"]["rules"].as_array_mut().unwrap().iter_mut().skip(1) {
+        rule["matches"][0]["path"] = json!({"type": "PathPrefix", "value": "/"});
+    }
+    let again = apply(&header, &stored, &ctx(&with_object(&snap, &stored).unwrap())).unwrap();
+    assert_eq!(again.object, None, "{}", again.message);
+    // A version Service without pods is not pinned; one the route sends to is, and the guard refuses it.
+    let snap = snapshot(&obj, &[("v1", 1)]);
+    let err = apply(&header, &obj, &ctx(&snap)).unwrap_err();
+    assert!(matches!(err, EditError::NoReadyPods { ref version, .. } if version == "reviews-v2.prod"), "{err}");
 }
