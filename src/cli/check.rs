@@ -1,7 +1,7 @@
 //! `kubectl vroute check`: only the findings, with an exit code a CI job can gate on. With `-f`, the
 //! manifests are linted offline, before anything is applied.
 
-use super::common::{KubeArgs, ModelArgs, OutputArg, PromArgs};
+use super::common::{KubeArgs, ModelArgs, OutputArg, PromArgs, TelemetryArgs};
 use super::print;
 use crate::error::{Error, Usage};
 use crate::exit::Exit;
@@ -27,6 +27,8 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub prom: PromArgs,
     #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
 }
 
@@ -38,7 +40,8 @@ pub async fn run(kube: &KubeArgs, args: CheckArgs, style: Style) -> Result<Exit,
     };
     if args.filename.is_empty() {
         let cluster = kube.connect(false).await?;
-        let opts = super::status::options(&cluster, &args.model, &args.prom, None, args.all_namespaces)?;
+        let opts =
+            super::status::options(&cluster, &args.model, &args.prom, &args.telemetry, None, args.all_namespaces)?;
         return status::show(&cluster, &opts, show).await?;
     }
     let ns = kube.namespace.clone().unwrap_or_else(|| "default".to_string());

@@ -85,6 +85,33 @@ impl PromArgs {
     }
 }
 
+/// Whose Istio reports `status` and `check` read traffic from.
+#[derive(Args, Debug)]
+pub struct TelemetryArgs {
+    /// Istio's reporter of the requests: `auto` reads a host's waypoint's reports (ambient mode) where the
+    /// Service's or namespace's `istio.io/use-waypoint` label says one serves it, else the sidecars'
+    /// (`destination`); `destination` or `waypoint` reads that reporter for every host.
+    #[arg(long, value_enum, value_name = "REPORTER", default_value_t = ReporterArg::Auto)]
+    pub reporter: ReporterArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReporterArg {
+    Auto,
+    Destination,
+    Waypoint,
+}
+
+impl From<ReporterArg> for crate::metrics::status::Telemetry {
+    fn from(arg: ReporterArg) -> Self {
+        match arg {
+            ReporterArg::Auto => Self::Auto,
+            ReporterArg::Destination => Self::Destination,
+            ReporterArg::Waypoint => Self::Waypoint,
+        }
+    }
+}
+
 /// `-o` of the data commands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputArg {

@@ -1,7 +1,7 @@
 //! `kubectl vroute status [SERVICE]`: per-version routes, weights, matches, pods, rollout state, traffic
 //! and findings; `--watch` redraws on every change the watch API reports.
 
-use super::common::{KubeArgs, ModelArgs, OutputArg, PromArgs};
+use super::common::{KubeArgs, ModelArgs, OutputArg, PromArgs, TelemetryArgs};
 use super::print;
 use crate::cluster::Cluster;
 use crate::error::Error;
@@ -30,12 +30,15 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub prom: PromArgs,
     #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
 }
 
 pub async fn run(kube: &KubeArgs, args: StatusArgs, style: Style) -> Result<Exit, Error> {
     let cluster = kube.connect(args.watch).await?;
-    let opts = options(&cluster, &args.model, &args.prom, args.service.as_deref(), args.all_namespaces)?;
+    let opts =
+        options(&cluster, &args.model, &args.prom, &args.telemetry, args.service.as_deref(), args.all_namespaces)?;
     let format = Format::from(args.output);
     let view = |graph: &RouteGraph| show(graph, &cluster, args.all_namespaces, format, style);
     if !args.watch {
@@ -64,6 +67,7 @@ pub(super) fn options(
     cluster: &Cluster,
     model: &ModelArgs,
     prom: &PromArgs,
+    telemetry: &TelemetryArgs,
     service: Option<&str>,
     all: bool,
 ) -> Result<StatusOptions, Error> {
@@ -75,7 +79,12 @@ pub(super) fn options(
         None if all => Scope::All,
         None => Scope::Namespace(cluster.namespace.clone()),
     };
-    Ok(StatusOptions { graph: model.options(scope), all_namespaces: all, prometheus: prom.client(Some(cluster))? })
+    Ok(StatusOptions {
+        graph: model.options(scope),
+        all_namespaces: all,
+        prometheus: prom.client(Some(cluster))?,
+        telemetry: telemetry.reporter.into(),
+    })
 }
 
 fn show(graph: &RouteGraph, cluster: &Cluster, all: bool, format: Format, style: Style) -> Result<(), Error> {

@@ -30,10 +30,9 @@ pub enum EditError {
     #[error(
         "{host} is routed by {route}: `pin` writes VirtualService routes that match callers' sourceLabels, which \
          an HTTPRoute cannot express (and waypoints ignore); pin callers by a request header they propagate \
-         instead: `kubectl vroute pin {short} --header NAME` (e.g. x-version)",
-        short = crate::istio::host::service_of(.host, "cluster.local").map_or(.host.clone(), |(n, _)| n)
+         instead: `kubectl vroute pin {service} --header NAME` (e.g. x-version)"
     )]
-    PinOnHttpRoute { host: String, route: String },
+    PinOnHttpRoute { host: String, route: String, service: String },
     #[error("{route} would have more than {max} rules, Gateway API's limit: remove rules it no longer needs first")]
     TooManyRules { route: String, max: usize },
     #[error("--http-route {wanted}: no such HTTPRoute routes {host} (these do: {})", .candidates.join(", "))]

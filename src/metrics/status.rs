@@ -18,6 +18,27 @@ pub struct Observed {
     pub edges: Vec<Edge>,
 }
 
+/// Whose reports a view reads: as each host is served (`auto`: the waypoint's where one serves the host, else
+/// the sidecars'), or one reporter for every host, for a mesh whose labels do not say how it is served.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Telemetry {
+    #[default]
+    Auto,
+    Destination,
+    Waypoint,
+}
+
+impl Telemetry {
+    /// Whether a version's requests are read from the waypoint's reports (`served_by_waypoint`: as detected).
+    pub fn waypoint(self, served_by_waypoint: bool) -> bool {
+        match self {
+            Telemetry::Auto => served_by_waypoint,
+            Telemetry::Destination => false,
+            Telemetry::Waypoint => true,
+        }
+    }
+}
+
 /// The hosts a view asks about, by who reports their requests: sidecars (`reporter="destination"`), or, in
 /// ambient mode, the waypoint serving them (`reporter="waypoint"`; ztunnel reports no HTTP metrics).
 pub struct Hosts<'a> {

@@ -7,7 +7,7 @@ use crate::cluster::watch::{self, Change};
 use crate::error::Error;
 use crate::graph::{self, Code, RouteGraph};
 use crate::metrics::Prom;
-use crate::metrics::status::{Hosts, WINDOW, observe};
+use crate::metrics::status::{Hosts, Telemetry, WINDOW, observe};
 use futures::{Stream, StreamExt};
 use std::future::Future;
 use std::time::Duration;
@@ -16,6 +16,7 @@ pub struct StatusOptions {
     pub graph: graph::Options,
     pub all_namespaces: bool,
     pub prometheus: Option<Prom>,
+    pub telemetry: Telemetry,
 }
 
 /// Reads and builds the graph, then hands it to `view` (which projects or renders it).
@@ -86,7 +87,8 @@ async fn with_traffic<'s>(read: &'s Read, opts: &StatusOptions) -> Result<RouteG
     let mut graph = graph::build(&read.snapshot, &opts.graph)?;
     let Some(prom) = &opts.prometheus else { return Ok(graph) };
     let hosts = |waypoint: bool| {
-        let versions = graph.hosts.iter().flat_map(|h| &h.versions).filter(|v| v.waypoint == waypoint);
+        let versions =
+            graph.hosts.iter().flat_map(|h| &h.versions).filter(|v| opts.telemetry.waypoint(v.waypoint) == waypoint);
         let mut hosts: Vec<&str> = versions.map(|v| v.key.host.as_str()).collect();
         hosts.sort_unstable();
         hosts.dedup();

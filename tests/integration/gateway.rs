@@ -351,6 +351,26 @@ async fn source_labels_pinning_under_a_waypoint_is_reported() {
     let (v2, errors) = traffic("v2");
     assert!((v2 - 1.0).abs() < 0.2, "v2 only from the waypoint (1 rps of 503s), not the sidecar's 5: {v2}");
     assert_eq!(errors, Some(1.0));
+
+    // `--reporter destination` overrides the detection: the sidecars' reports are read, for every host.
+    let doc = json_of(&run(&[
+        "status",
+        "b",
+        "-n",
+        &ns,
+        "-o",
+        "json",
+        "--prometheus-url",
+        &prom.url,
+        "--reporter",
+        "destination",
+    ]));
+    let b = host(&doc, &format!("b.{ns}.svc.cluster.local"));
+    let rate = |name: &str| {
+        let v = b["versions"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap();
+        v["traffic"]["requestsPerSecond"].as_f64().unwrap_or(0.0)
+    };
+    assert!((rate("v2") - 5.0).abs() < 0.5 && rate("v1") == 0.0, "the sidecar's series: {b:#}");
 }
 
 /// `status --watch` redraws on HTTPRoute changes: a weight moved in the route, and a consumer route created in

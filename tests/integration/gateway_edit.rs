@@ -3,8 +3,9 @@
 //! `undo`, a plain canary's `promote`/`abort`, dry runs and diffs, each refusal with its exit code, and
 //! concurrent writers.
 
-use crate::support::cli::{fails, ok, vroute};
+use crate::support::cli::{fails, ok, once_rbac_settles, stderr, vroute};
 use crate::support::env;
+use crate::support::role_for;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::process::Output;
@@ -245,4 +246,41 @@ async fn concurrent_writers_on_one_http_route_lose_no_update() {
     assert_eq!(history(&stored).len(), succeeded, "one revision per successful writer");
     assert!(succeeded >= WRITERS / 2, "most writers get through within the retry budget");
     assert!(conflicts > 0, "some writers had to re-read and re-apply (the path under test)");
+}
+
+/// The README's editing Role, as it grants HTTPRoutes (VirtualServices are still read: one routing the host too
+/// would be the one edited): a reader is told the permission to ask for; the Role suffices.
+#[tokio::test]
+async fn editing_an_http_route_needs_update_on_httproutes_and_the_documented_role_suffices() {
+    let env = env();
+    let ns = bookinfo("gw-rbac").await;
+    let rules = |verbs: &str| {
+        format!(
+            "- apiGroups: [gateway.networking.k8s.io]\n  resources: [httproutes]\n  verbs: {verbs}\n\
+             - apiGroups: [networking.istio.io]\n  resources: [virtualservices, destinationrules]\n  verbs: [get, list, watch]\n\
+             - apiGroups: [\"\"]\n  resources: [services, pods]\n  verbs: [get, list, watch]\n\
+             - apiGroups: [argoproj.io]\n  resources: [rollouts]\n  verbs: [get, list, watch]"
+        )
+    };
+    let set = |kubeconfig: &std::path::Path| {
+        env.vroute()
+            .env("KUBECONFIG", kubeconfig)
+            .args(["set-weight", "reviews", "reviews-v1=80", "reviews-v2=20", "-n", &ns])
+            .output()
+            .unwrap()
+    };
+    let (_, reader) = env.restricted_user(&ns, "reader").await;
+    env.create_yaml(&ns, &role_for(&ns, "reader", &rules("[get, list, watch]"))).await;
+    let err = fails(&once_rbac_settles(|| set(&reader), |o| !stderr(o).contains("cannot list")), 5);
+    assert!(
+        err.contains(&format!(
+            "cannot update httproutes.gateway.networking.k8s.io in namespace \"{ns}\". Ask for a Role granting \
+             `update` on `httproutes.gateway.networking.k8s.io`"
+        )),
+        "{err}"
+    );
+    let (_, editor) = env.restricted_user(&ns, "editor").await;
+    env.create_yaml(&ns, &role_for(&ns, "editor", &rules("[get, list, watch, update]"))).await;
+    ok(&once_rbac_settles(|| set(&editor), |o| !stderr(o).contains("forbidden")));
+    assert_eq!(split(&get(&ns).await, 0), pairs(&[("reviews-v1", 80), ("reviews-v2", 20)]));
 }

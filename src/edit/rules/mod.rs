@@ -35,7 +35,8 @@ pub fn apply(edit: &Edit, route: &Value, ctx: &RuleContext) -> Result<Outcome, E
         Intent::Abort { route, roles } => split::abort(&mut new, route.as_deref(), roles, ctx)?,
         Intent::Pin { by: PinBy::Header(header) } => pin::pin(&mut new, header, ctx)?,
         Intent::Pin { by: PinBy::Caller { .. } } => {
-            return Err(EditError::PinOnHttpRoute { host: ctx.host.clone(), route: ctx.label() });
+            let service = crate::istio::host::service_of(&ctx.host, &ctx.domain).map_or(ctx.host.clone(), |(n, _)| n);
+            return Err(EditError::PinOnHttpRoute { host: ctx.host.clone(), route: ctx.label(), service });
         }
     };
     if new.raw_rules() == before.raw_rules() {
