@@ -3,7 +3,7 @@
 //! be read), and, for `pin`, the DestinationRule that can receive new subsets.
 
 use super::EditError;
-use crate::graph::{HostNode, Index, Options, PodCount, RouteGraph, Scope};
+use crate::graph::{self, HostNode, Index, Options, PodCount, RouteGraph, Scope};
 use crate::istio::objects::{Destination, RouteDestination};
 use crate::istio::route::{VersionKey, destination_key};
 use crate::istio::{DestinationRule, VirtualService, host};
@@ -101,11 +101,13 @@ impl Request<'_> {
 impl Context {
     /// Builds the context of a VirtualService edit, refusing a host routed by HTTPRoutes only.
     pub fn build(snap: &Snapshot, req: &Request) -> Result<Context, EditError> {
-        match super::Routing::build(snap, req)? {
-            super::Routing::Istio(ctx) => Ok(ctx),
-            super::Routing::Gateway(ctx) => {
-                Err(EditError::RoutedByHttpRoute { host: ctx.host.clone(), routes: vec![ctx.route.key()] })
-            }
+        let graph = graph::build(snap, &req.options())?;
+        match routed(&graph, req)? {
+            Routed::Istio(node) => Context::from_graph(snap, &graph, node, req),
+            Routed::Gateway(node) => Err(EditError::RoutedByHttpRoute {
+                host: node.host.clone(),
+                routes: node.http_routes.iter().map(|r| r.reference().key()).collect(),
+            }),
         }
     }
 
@@ -217,6 +219,27 @@ impl Context {
     }
 }
 
+/// Which API routes the host an edit is about, with its node.
+pub(crate) enum Routed<'g, 's> {
+    /// A VirtualService (it wins when an HTTPRoute routes the host too, as it does for sidecars).
+    Istio(&'g HostNode<'s>),
+    /// HTTPRoutes only.
+    Gateway(&'g HostNode<'s>),
+}
+
+pub(crate) fn routed<'g, 's>(graph: &'g RouteGraph<'s>, req: &Request) -> Result<Routed<'g, 's>, EditError> {
+    let target = req.host();
+    let routed = |h: &&HostNode| h.host == target;
+    if let Some(node) = graph.hosts.iter().filter(routed).find(|h| !h.virtual_services.is_empty()) {
+        return Ok(Routed::Istio(node));
+    }
+    if let Some(node) = graph.hosts.iter().filter(routed).find(|h| !h.http_routes.is_empty()) {
+        return Ok(Routed::Gateway(node));
+    }
+    let routed_by = graph.hosts.iter().filter(|h| h.host != target).map(|h| h.host.clone()).collect();
+    Err(EditError::NoVirtualService { host: target, routed_by })
+}
+
 /// The versions of a host as the edits see them.
 pub(crate) fn versions(node: &HostNode) -> Vec<Version> {
     node.versions
@@ -260,15 +283,8 @@ pub fn find_version<'v>(
 pub fn with_object(snap: &Snapshot, obj: &Value) -> Result<Snapshot, EditError> {
     match obj["kind"].as_str() {
         Some("VirtualService") => Ok(snap.with_virtual_service(super::object::read(obj)?)),
-        Some("DestinationRule") => {
-            let dr: DestinationRule = crate::objects::parse::from_value(obj).map_err(|e| EditError::Malformed {
-                object: super::object::describe(obj),
-                field: if e.path.is_empty() { "the object".into() } else { e.path },
-                reason: format!("cannot be read: {}", e.message),
-            })?;
-            Ok(snap.with_destination_rule(dr))
-        }
-        Some("HTTPRoute") => Ok(snap.with_http_route(super::rules::draft::read(obj)?)),
+        Some("DestinationRule") => Ok(snap.with_destination_rule(super::object::typed(obj)?)),
+        Some("HTTPRoute") => Ok(snap.with_http_route(super::object::typed(obj)?)),
         other => Err(EditError::Malformed {
             object: super::object::describe(obj),
             field: "kind".into(),

@@ -46,17 +46,11 @@ pub enum Routing {
 
 impl Routing {
     pub fn build(snap: &crate::objects::Snapshot, req: &Request) -> Result<Routing, EditError> {
-        let target = req.host();
         let graph = graph::build(snap, &req.options())?;
-        let routed = |h: &&graph::HostNode| h.host == target;
-        if let Some(node) = graph.hosts.iter().filter(routed).find(|h| !h.virtual_services.is_empty()) {
-            return Ok(Routing::Istio(Context::from_graph(snap, &graph, node, req)?));
-        }
-        if let Some(node) = graph.hosts.iter().filter(routed).find(|h| !h.http_routes.is_empty()) {
-            return Ok(Routing::Gateway(RuleContext::from_graph(snap, &graph, node, req)?));
-        }
-        let routed_by = graph.hosts.iter().filter(|h| h.host != target).map(|h| h.host.clone()).collect();
-        Err(EditError::NoVirtualService { host: target, routed_by })
+        Ok(match context::routed(&graph, req)? {
+            context::Routed::Istio(node) => Routing::Istio(Context::from_graph(snap, &graph, node, req)?),
+            context::Routed::Gateway(node) => Routing::Gateway(RuleContext::from_graph(snap, &graph, node, req)?),
+        })
     }
 
     /// The object an edit of the host writes.

@@ -106,6 +106,11 @@ impl Annotated for Draft {
 
 /// The typed view of a VirtualService as read, or a refusal naming the field that does not read.
 pub fn read(raw: &Value) -> Result<VirtualService, EditError> {
+    typed(raw)
+}
+
+/// The typed view of any object as read, or a refusal naming the field that does not read.
+pub fn typed<T: serde::de::DeserializeOwned>(raw: &Value) -> Result<T, EditError> {
     parse::from_value(raw).map_err(|e| EditError::Malformed {
         object: describe(raw),
         field: if e.path.is_empty() { "the object".into() } else { e.path },

@@ -5,27 +5,11 @@
 use super::index::Index;
 use super::{DestinationNode, HostNode, MirrorNode, PodCount, RouteNode, SplitKind, VersionNode};
 use crate::istio::host;
-use crate::istio::route::{VersionKey, destination_key};
+use crate::istio::route::{Namer, VersionKey, destination_key};
 use crate::istio::{HttpRoute, VirtualService};
 use crate::objects::Kind;
 use crate::objects::meta::ObjectRef;
 use std::collections::BTreeSet;
-
-/// Names versions: subsets when one host is split, `service.namespace[/subset]` when several are.
-pub struct Namer<'a> {
-    pub domain: &'a str,
-    pub multi_host: bool,
-}
-
-impl Namer<'_> {
-    pub fn name(&self, key: &VersionKey) -> String {
-        match (self.multi_host, key.subset.as_deref()) {
-            (false, Some(s)) => s.to_string(),
-            (true, Some(s)) => format!("{}/{s}", host::short(&key.host, self.domain)),
-            (_, None) => host::short(&key.host, self.domain),
-        }
-    }
-}
 
 pub fn host<'s>(idx: &Index<'s>, target: &str) -> HostNode<'s> {
     let domain = idx.domain();

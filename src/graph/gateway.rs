@@ -2,12 +2,12 @@
 //! consumer namespace, or Gateway), ordered and judged reachable by Gateway API precedence, their backends
 //! versions of the host exactly as a VirtualService's destination hosts are (one Service per version).
 
-use super::build::Namer;
 use super::index::Attached;
 use super::{Audience, ConditionNode, DestinationNode, MirrorNode, RuleNode};
 use crate::gateway::objects::{BackendRef, HttpRoute};
 use crate::gateway::route::{self, Parent};
 use crate::istio::VersionKey;
+use crate::istio::route::Namer;
 use std::collections::BTreeMap;
 
 /// The version a backend is: its Service's host; other kinds by `group/Kind/namespace/name`, so they show as

@@ -14,6 +14,22 @@ pub struct VersionKey {
     pub subset: Option<String>,
 }
 
+/// Names versions: subsets when one host is split, `service.namespace[/subset]` when several are.
+pub struct Namer<'a> {
+    pub domain: &'a str,
+    pub multi_host: bool,
+}
+
+impl Namer<'_> {
+    pub fn name(&self, key: &VersionKey) -> String {
+        match (self.multi_host, key.subset.as_deref()) {
+            (false, Some(s)) => s.to_string(),
+            (true, Some(s)) => format!("{}/{s}", host::short(&key.host, self.domain)),
+            (_, None) => host::short(&key.host, self.domain),
+        }
+    }
+}
+
 /// The version a destination written in namespace `ns` goes to; hosts resolve as Istio resolves them.
 pub fn destination_key(destination: &Destination, ns: &str, domain: &str) -> VersionKey {
     VersionKey { host: host::resolve(&destination.host, ns, domain), subset: destination.subset.clone() }

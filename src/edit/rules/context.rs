@@ -2,8 +2,8 @@
 //! that routes it, its versions (the backend Services) with their ready pods, and the Rollouts whose Gateway
 //! API plugin owns rules of it (and those that could not be read or listed, which may).
 
-use crate::edit::context::{Doubt, Request, Version, find_version};
-use crate::edit::{EditError, Routing};
+use crate::edit::EditError;
+use crate::edit::context::{Doubt, Request, Routed, Version, find_version, routed};
 use crate::gateway::objects::{BackendRef, HttpRoute, Rule};
 use crate::graph::{HostNode, Index, PodCount, RouteGraph, gateway::backend_key};
 use crate::istio::{VersionKey, host};
@@ -81,10 +81,11 @@ impl RuleContext {
 
     /// Builds the context of an HTTPRoute edit, refusing a host routed by a VirtualService.
     pub fn build(snap: &Snapshot, req: &Request) -> Result<RuleContext, EditError> {
-        match Routing::build(snap, req)? {
-            Routing::Gateway(ctx) => Ok(ctx),
-            Routing::Istio(ctx) => Err(EditError::Malformed {
-                object: ctx.vs_label(),
+        let graph = crate::graph::build(snap, &req.options())?;
+        match routed(&graph, req)? {
+            Routed::Gateway(node) => RuleContext::from_graph(snap, &graph, node, req),
+            Routed::Istio(node) => Err(EditError::Malformed {
+                object: node.virtual_services.iter().map(|vs| vs.reference().label()).collect::<Vec<_>>().join(", "),
                 field: "kind".into(),
                 reason: "routes this host, not an HTTPRoute".into(),
             }),

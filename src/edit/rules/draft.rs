@@ -5,7 +5,6 @@
 use crate::edit::EditError;
 use crate::edit::object::{self, Annotated};
 use crate::gateway::objects::{HttpRoute, Rule};
-use crate::objects::parse;
 use serde_json::Value;
 
 #[derive(Clone, Debug)]
@@ -74,11 +73,6 @@ impl Annotated for RouteDraft {
     }
 }
 
-/// The typed view of an HTTPRoute as read, or a refusal naming the field that does not read.
-pub fn read(raw: &Value) -> Result<HttpRoute, EditError> {
-    parse::from_value(raw).map_err(|e| EditError::Malformed {
-        object: object::describe(raw),
-        field: if e.path.is_empty() { "the object".into() } else { e.path },
-        reason: format!("cannot be read: {}", e.message),
-    })
+fn read(raw: &Value) -> Result<HttpRoute, EditError> {
+    object::typed(raw)
 }

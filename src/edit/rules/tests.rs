@@ -81,6 +81,18 @@ fn plugin_rollout() -> Rollout {
     .unwrap()
 }
 
+/// A rule for testers to reviews-v3, and `primary` between the Rollout's Services (which its plugin manages).
+fn testers_and_managed_primary() -> (Value, Snapshot) {
+    let obj = route(json!([
+        {"name": "testers", "matches": [{"headers": [{"name": "x-test", "value": "1"}]}],
+         "backendRefs": [{"name": "reviews-v3", "port": 9080}]},
+        {"name": "primary", "backendRefs": [
+            {"name": "reviews-v1", "port": 9080, "weight": 100}, {"name": "reviews-v2", "port": 9080, "weight": 0}]}]));
+    let mut snap = snapshot(&obj, &[("v1", 1), ("v2", 1), ("v3", 1)]);
+    snap.rollouts.push(plugin_rollout());
+    (obj, snap)
+}
+
 #[test]
 fn set_weight_rewrites_only_the_weights_and_records_history_and_roles() {
     let mut obj = split_route();
@@ -165,13 +177,7 @@ fn traffic_to_a_version_without_ready_pods_or_service_is_refused() {
 
 #[test]
 fn plugin_managed_rules_are_refused_and_the_others_stay_editable() {
-    let obj = route(json!([
-        {"name": "testers", "matches": [{"headers": [{"name": "x-test", "value": "1"}]}],
-         "backendRefs": [{"name": "reviews-v3", "port": 9080}]},
-        {"name": "primary", "backendRefs": [
-            {"name": "reviews-v1", "port": 9080, "weight": 100}, {"name": "reviews-v2", "port": 9080, "weight": 0}]}]));
-    let mut snap = snapshot(&obj, &[("v1", 1), ("v2", 1), ("v3", 1)]);
-    snap.rollouts.push(plugin_rollout());
+    let (obj, snap) = testers_and_managed_primary();
     let ctx = ctx(&snap);
     let err = apply(&set(&[("reviews-v1", 90), ("reviews-v2", 10)], None), &obj, &ctx).unwrap_err();
     assert_eq!(
@@ -275,13 +281,7 @@ fn promote_and_abort_move_traffic_between_the_recorded_versions() {
 
 #[test]
 fn undo_restores_rules_but_leaves_plugin_managed_rules_as_they_are() {
-    let obj = route(json!([
-        {"name": "testers", "matches": [{"headers": [{"name": "x-test", "value": "1"}]}],
-         "backendRefs": [{"name": "reviews-v3", "port": 9080}]},
-        {"name": "primary", "backendRefs": [
-            {"name": "reviews-v1", "port": 9080, "weight": 100}, {"name": "reviews-v2", "port": 9080, "weight": 0}]}]));
-    let mut snap = snapshot(&obj, &[("v1", 1), ("v2", 1), ("v3", 1)]);
-    snap.rollouts.push(plugin_rollout());
+    let (obj, snap) = testers_and_managed_primary();
     let ctx = ctx(&snap);
     let to_v3 = Some(MirrorTo { version: "reviews-v3".into(), percent: 5.0 });
     let mirror = edit(Intent::Mirror { route: Some("testers".into()), to: to_v3 });
