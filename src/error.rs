@@ -67,6 +67,9 @@ pub enum Usage {
     Yaml { path: String, error: String },
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// An edit's arguments: a version, route or revision that does not exist, weights that do not add up.
+    #[error(transparent)]
+    Edit(Box<EditError>),
 }
 
 impl Error {
@@ -86,10 +89,12 @@ impl Error {
 }
 
 impl From<EditError> for Error {
-    /// An unknown service is a lookup failure, as in `status`; everything else an edit refuses is a refusal.
+    /// An unknown service is a lookup failure, as in `status`; a wrong argument is a usage error; everything
+    /// else an edit refuses is a refusal.
     fn from(e: EditError) -> Self {
         match e {
             EditError::Model(e) => Error::Model(e),
+            e if e.is_usage() => Error::Usage(Usage::Edit(Box::new(e))),
             e => Error::Refused(e),
         }
     }
@@ -110,7 +115,9 @@ impl From<AnalysisError> for Error {
     fn from(e: AnalysisError) -> Self {
         match e {
             AnalysisError::Request(e) => Error::Usage(Usage::Flag { flag: analyze_flag(&e.field), problem: e.message }),
-            AnalysisError::Cluster(e) | AnalysisError::NoCluster(e) => Error::Cluster(e),
+            AnalysisError::Cluster(e) | AnalysisError::NoCluster(e) | AnalysisError::RolloutNotFound(e) => {
+                Error::Cluster(e)
+            }
             e @ AnalysisError::BadRollout(_) => Error::Cluster(ClusterError::Config(e.to_string())),
             AnalysisError::Prometheus(e) => Error::Prometheus(e),
             AnalysisError::BadData { url, reason } => Error::Prometheus(PromError::Garbage { url, reason }),
@@ -139,7 +146,8 @@ mod tests {
         assert_eq!(usage.exit(), Exit::Usage);
         assert_eq!(Error::Render(RenderError("no YAML for NaN".into())).exit(), Exit::Internal);
         assert_eq!(Error::Cluster(ClusterError::Config("x".into())).exit(), Exit::Cluster);
-        assert_eq!(Error::Refused(EditError::ZeroTotal).exit(), Exit::Refused);
+        assert_eq!(Error::from(EditError::ZeroTotal).exit(), Exit::Usage);
+        assert_eq!(Error::from(EditError::NoRules { route: "r".into() }).exit(), Exit::Refused);
         let after = Error::AfterPatches { rollout: "r".into(), applied: vec!["status"], error: Box::new(usage) };
         assert_eq!(after.exit(), Exit::Usage);
         assert_eq!(Error::ClosedPipe.exit(), Exit::Ok);

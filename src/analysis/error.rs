@@ -34,7 +34,11 @@ impl From<ParamError> for RequestError {
 pub enum AnalysisError {
     #[error(transparent)]
     Request(#[from] RequestError),
-    /// The Rollout named by `rollout` could not be read (other than "it does not exist", a request error).
+    /// The Rollout named by `rollout` does not exist (the message suggests close names): the caller's mistake
+    /// for the service (400, field `rollout`), a lookup failure for the CLI (exit 5, as `status` has).
+    #[error("rollout: {0}")]
+    RolloutNotFound(ClusterError),
+    /// The Rollout named by `rollout` could not be read.
     #[error("reading the Rollout: {0}")]
     Cluster(#[from] ClusterError),
     /// The Rollout or its ReplicaSet is not in a state the canary's start can be read from.
@@ -93,7 +97,7 @@ impl fmt::Display for ErrorKind {
 impl AnalysisError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            AnalysisError::Request(_) => ErrorKind::BadRequest,
+            AnalysisError::Request(_) | AnalysisError::RolloutNotFound(_) => ErrorKind::BadRequest,
             AnalysisError::Cluster(_) | AnalysisError::BadRollout(_) | AnalysisError::NoCluster(_) => {
                 ErrorKind::ClusterUnavailable
             }
@@ -107,6 +111,7 @@ impl AnalysisError {
     pub fn field(&self) -> Option<&str> {
         match self {
             AnalysisError::Request(e) => Some(&e.field),
+            AnalysisError::RolloutNotFound(_) => Some("rollout"),
             _ => None,
         }
     }

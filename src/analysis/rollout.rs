@@ -8,7 +8,7 @@
 //! Reads: `get` on the Rollout, `list` on ReplicaSets by the `rollouts-pod-template-hash` label (the RBAC in
 //! plugin-manifest/rbac.yaml grants exactly these).
 
-use super::error::{AnalysisError, RequestError};
+use super::error::AnalysisError;
 use super::window::{RolloutStart, Window};
 use crate::cluster::resources::{REPLICA_SETS, list_with};
 use crate::cluster::{Cluster, ClusterError, rollouts};
@@ -33,7 +33,7 @@ pub async fn window(
     step: i64,
 ) -> Result<Window, AnalysisError> {
     let value = rollouts::get(cluster, namespace, name).await.map_err(|e| match e {
-        ClusterError::RolloutNotFound { .. } => AnalysisError::Request(RequestError::new("rollout", e.to_string())),
+        ClusterError::RolloutNotFound { .. } => AnalysisError::RolloutNotFound(e),
         other => AnalysisError::Cluster(other),
     })?;
     let rollout = Rollout::from_value(&value).map_err(|e| AnalysisError::BadRollout(e.to_string()))?;

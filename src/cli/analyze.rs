@@ -11,7 +11,7 @@ use crate::duration;
 use crate::error::{Error, Usage, analyze_flag};
 use crate::exit::Exit;
 use crate::judge::Verdict;
-use crate::metrics::Prom;
+use crate::metrics::{Prom, PromUrl};
 use crate::render::{self, Format};
 use clap::{Args, Parser};
 use std::net::SocketAddr;
@@ -134,8 +134,8 @@ pub struct AnalysisCli {
     #[arg(long, env = "LISTEN_ADDRESS", value_name = "ADDR", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
     /// Prometheus base URL (e.g. http://prometheus.istio-system.svc.cluster.local:9090).
-    #[arg(long, env = "PROMETHEUS_URL", value_name = "URL")]
-    pub prometheus_url: String,
+    #[arg(long, env = "PROMETHEUS_URL", value_name = "URL", value_parser = clap::value_parser!(PromUrl))]
+    pub prometheus_url: PromUrl,
     /// How long to wait for each Prometheus query (keep it well under Argo's 10 s web timeout; from 1ms to 5m).
     #[arg(long, env = "PROMETHEUS_TIMEOUT", value_name = "DURATION", default_value = "5s",
           value_parser = duration::flag(duration::PROMETHEUS_TIMEOUT))]

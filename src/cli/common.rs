@@ -4,7 +4,7 @@
 use crate::cluster::{Cluster, ClusterError, ConnectOptions};
 use crate::duration;
 use crate::graph;
-use crate::metrics::{Prom, PromError};
+use crate::metrics::{Prom, PromError, PromService, PromUrl};
 use crate::render::Format;
 use crate::views::result::DryRun;
 use clap::{Args, ValueEnum};
@@ -63,12 +63,13 @@ impl ModelArgs {
 #[derive(Args, Clone, Debug, Default)]
 pub struct PromArgs {
     /// Prometheus base URL, reached directly (e.g. http://127.0.0.1:9090).
-    #[arg(long, value_name = "URL", conflicts_with = "prometheus_service")]
-    pub prometheus_url: Option<String>,
+    #[arg(long, value_name = "URL", conflicts_with = "prometheus_service",
+          value_parser = clap::value_parser!(PromUrl))]
+    pub prometheus_url: Option<PromUrl>,
     /// Prometheus as a Service reached through the API server's service proxy with your credentials:
     /// NAMESPACE/NAME:PORT (e.g. istio-system/prometheus:9090). Needs `get services/proxy`.
-    #[arg(long, value_name = "NS/NAME:PORT")]
-    pub prometheus_service: Option<String>,
+    #[arg(long, value_name = "NS/NAME:PORT", value_parser = clap::value_parser!(PromService))]
+    pub prometheus_service: Option<PromService>,
     /// How long to wait for Prometheus (from 1ms to 5m).
     #[arg(long, value_name = "DURATION", default_value = "5s",
           value_parser = duration::flag(duration::PROMETHEUS_TIMEOUT))]
@@ -79,7 +80,7 @@ impl PromArgs {
     pub fn client(&self, cluster: Option<&Cluster>) -> Result<Option<Prom>, PromError> {
         match (&self.prometheus_url, &self.prometheus_service, cluster) {
             (Some(url), _, _) => Prom::direct(url, self.prometheus_timeout).map(Some),
-            (None, Some(svc), Some(cluster)) => Prom::via_api_server(cluster, svc, self.prometheus_timeout).map(Some),
+            (None, Some(svc), Some(cluster)) => Ok(Some(Prom::via_api_server(cluster, svc, self.prometheus_timeout))),
             _ => Ok(None),
         }
     }

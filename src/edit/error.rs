@@ -177,6 +177,35 @@ pub enum EditError {
     Malformed { object: String, field: String, reason: String },
 }
 
+impl EditError {
+    /// Whether what was asked is itself wrong (an argument that names nothing, a value out of range, a choice
+    /// left to make): a usage error (exit 4), as opposed to a refusal of what the cluster's state makes unsafe
+    /// or impossible (exit 7).
+    pub fn is_usage(&self) -> bool {
+        use EditError::*;
+        matches!(
+            self,
+            BadWeight { .. }
+                | DuplicateVersion { .. }
+                | WeightSum { .. }
+                | ZeroTotal
+                | BadPercent { .. }
+                | UnknownVersion { .. }
+                | UnknownRoute { .. }
+                | UnknownRule { .. }
+                | AmbiguousRoute { .. }
+                | AmbiguousRule { .. }
+                | AmbiguousVirtualService { .. }
+                | UnknownVirtualService { .. }
+                | AmbiguousHttpRoute { .. }
+                | UnknownHttpRoute { .. }
+                | UnknownRevision { .. }
+                | RolesUnknown { .. }
+                | SameVersion { .. }
+        )
+    }
+}
+
 fn unreadable_claim(vs: &str, routes: &Option<Vec<String>>) -> String {
     match routes {
         Some(routes) => format!(

@@ -5,6 +5,7 @@
 use crate::cluster::Cluster;
 use prometheus_http_query::response::Data;
 use serde::Deserialize;
+use std::str::FromStr;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -18,8 +19,50 @@ pub enum PromError {
     Query { url: String, reason: String },
     #[error("Prometheus at {url} answered something that is not a query result: {reason}")]
     Garbage { url: String, reason: String },
-    #[error("bad --prometheus-service {0:?}: expected NAMESPACE/NAME:PORT")]
-    BadService(String),
+}
+
+/// `--prometheus-url`: an `http` or `https` URL with a host, checked where it is typed so a typo is a usage
+/// error (exit 4), not an "unreachable" Prometheus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PromUrl(String);
+
+impl FromStr for PromUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<PromUrl, String> {
+        let url = reqwest::Url::parse(s).map_err(|e| format!("{s:?} is not a URL ({e}): write http://HOST:PORT"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{s:?} is not an http(s) URL with a host: write http://HOST:PORT"));
+        }
+        Ok(PromUrl(s.trim_end_matches('/').to_string()))
+    }
+}
+
+impl PromUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `--prometheus-service NAMESPACE/NAME:PORT` (the port may be a name, as the service proxy accepts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PromService {
+    pub namespace: String,
+    pub name: String,
+    pub port: String,
+}
+
+impl FromStr for PromService {
+    type Err = String;
+    fn from_str(s: &str) -> Result<PromService, String> {
+        let bad = || format!("{s:?} is not NAMESPACE/NAME:PORT (e.g. istio-system/prometheus:9090)");
+        let (ns, rest) = s.split_once('/').ok_or_else(bad)?;
+        let (name, port) = rest.split_once(':').ok_or_else(bad)?;
+        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !(valid(ns) && valid(name) && valid(port)) {
+            return Err(bad());
+        }
+        Ok(PromService { namespace: ns.into(), name: name.into(), port: port.into() })
+    }
 }
 
 #[derive(Clone)]
@@ -42,7 +85,8 @@ pub struct Prom {
 }
 
 impl Prom {
-    pub fn direct(url: &str, timeout: Duration) -> Result<Self, PromError> {
+    pub fn direct(url: &PromUrl, timeout: Duration) -> Result<Self, PromError> {
+        let url = url.as_str();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(3)))
@@ -50,24 +94,17 @@ impl Prom {
             .map_err(|e| PromError::Unreachable { url: url.into(), reason: e.to_string() })?;
         let client = prometheus_http_query::Client::from(http, url)
             .map_err(|e| PromError::Unreachable { url: url.into(), reason: e.to_string() })?;
-        Ok(Self { backend: Backend::Direct(client), url: url.trim_end_matches('/').to_string(), timeout })
+        Ok(Self { backend: Backend::Direct(client), url: url.to_string(), timeout })
     }
 
-    /// `service` is `NAMESPACE/NAME:PORT` (the port may be a name, as the service proxy accepts).
-    pub fn via_api_server(cluster: &Cluster, service: &str, timeout: Duration) -> Result<Self, PromError> {
-        let bad = || PromError::BadService(service.to_string());
-        let (ns, rest) = service.split_once('/').ok_or_else(bad)?;
-        let (name, port) = rest.split_once(':').ok_or_else(bad)?;
-        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-        if !(valid(ns) && valid(name) && valid(port)) {
-            return Err(bad());
-        }
-        let path = format!("/api/v1/namespaces/{ns}/services/{name}:{port}/proxy");
-        Ok(Self {
+    pub fn via_api_server(cluster: &Cluster, service: &PromService, timeout: Duration) -> Self {
+        let PromService { namespace, name, port } = service;
+        let path = format!("/api/v1/namespaces/{namespace}/services/{name}:{port}/proxy");
+        Self {
             url: format!("{}{path}", cluster.server),
-            backend: Backend::ApiProxy { cluster: cluster.clone(), path, namespace: ns.to_string() },
+            backend: Backend::ApiProxy { cluster: cluster.clone(), path, namespace: namespace.clone() },
             timeout,
-        })
+        }
     }
 
     /// An instant query evaluated at `time` (unix seconds; `None` = now).
@@ -205,4 +242,25 @@ fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_addresses_are_checked_where_they_are_typed() {
+        assert_eq!("http://127.0.0.1:9090/".parse::<PromUrl>().unwrap().as_str(), "http://127.0.0.1:9090");
+        assert!("localhost:9090".parse::<PromUrl>().unwrap_err().contains("is not an http(s) URL with a host"));
+        assert!("127.0.0.1:9090".parse::<PromUrl>().unwrap_err().contains("is not a URL"));
+        assert!("ftp://x".parse::<PromUrl>().is_err());
+        let svc: PromService = "istio-system/prometheus:http".parse().unwrap();
+        assert_eq!(
+            (svc.namespace.as_str(), svc.name.as_str(), svc.port.as_str()),
+            ("istio-system", "prometheus", "http")
+        );
+        for bad in ["prometheus:9090", "ns/prometheus", "ns/pro metheus:9090", "/p:1"] {
+            assert!(bad.parse::<PromService>().unwrap_err().contains("is not NAMESPACE/NAME:PORT"), "{bad}");
+        }
+    }
 }

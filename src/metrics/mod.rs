@@ -6,4 +6,4 @@ mod client;
 pub mod promql;
 pub mod status;
 
-pub use client::{Prom, PromError};
+pub use client::{Prom, PromError, PromService, PromUrl};

@@ -83,15 +83,15 @@ async fn answer(response: reqwest::Result<reqwest::Response>) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}")))
 }
 
-struct Mesh {
-    ns: String,
-    prometheus: Prometheus,
+pub(crate) struct Mesh {
+    pub ns: String,
+    pub prometheus: Prometheus,
     service: Service,
 }
 
 static MESH: tokio::sync::OnceCell<Mesh> = tokio::sync::OnceCell::const_new();
 
-async fn mesh() -> &'static Mesh {
+pub(crate) async fn mesh() -> &'static Mesh {
     MESH.get_or_init(|| async {
         let env = env();
         let ns = env.namespace("analysis").await;
@@ -533,6 +533,20 @@ async fn rollout_name_finds_the_canary_start_and_an_unreachable_canary_fails() {
 
     let (status, doc) = mesh.service.get(&judge_query(ns, "flaky", "&rollout=nosuch")).await;
     assert_eq!((status, doc["field"].as_str()), (400, Some("rollout")), "{doc:#}");
+    // For the CLI a missing Rollout is a lookup failure (exit 5, as for a missing Service), with close names.
+    let out = analyze(&["flaky", "-n", ns, "--rollout", "flakey", "--prometheus-url", &mesh.prometheus.url]);
+    let err = crate::support::cli::fails(&out, 5);
+    assert!(
+        err.contains(&format!("Rollout \"flakey\" not found in namespace \"{ns}\"; did you mean: flaky?")),
+        "{err}"
+    );
+    // A malformed Prometheus URL is a usage error that says so, not an unreachable Prometheus.
+    let out = analyze(&["flaky", "-n", ns, "--prometheus-url", "localhost:9090"]);
+    let err = crate::support::cli::fails(&out, 4);
+    assert!(err.contains("is not an http(s) URL with a host: write http://HOST:PORT"), "{err}");
+    assert!(!err.contains("unreachable"), "{err}");
+    let out = analyze(&["flaky", "-n", ns, "--prometheus-service", "prometheus:9090"]);
+    assert!(crate::support::cli::fails(&out, 4).contains("is not NAMESPACE/NAME:PORT"));
 }
 
 /// Argo gives a web metric 10 s. An API server that accepts connections but never answers must cost at most

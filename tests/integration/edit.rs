@@ -146,28 +146,36 @@ async fn unsafe_edits_are_refused_with_exit_7_and_change_nothing() {
     let rv = || async { get(&ns, "VirtualService", "reviews").await["metadata"]["resourceVersion"].clone() };
     let unchanged = rv().await;
 
-    let cases: [(&[&str], &str); 8] = [
-        (&["set-weight", "reviews", "v1=50", "v9=50"], "reviews.NS has no version \"v9\"; known versions: v1, v2, v3"),
-        (&["set-weight", "reviews", "v1=110", "v2=-10"], "weight \"v2=-10\": a weight cannot be negative"),
-        (&["set-weight", "reviews", "v1=89.5", "v2=10.5"], "weight \"v1=89.5\": a weight must be a whole number"),
+    // Wrong arguments are usage errors (4); what the cluster's state makes unsafe is refused (7).
+    let cases: [(&[&str], &str, i32); 8] = [
+        (
+            &["set-weight", "reviews", "v1=50", "v9=50"],
+            "reviews.NS has no version \"v9\"; known versions: v1, v2, v3",
+            4,
+        ),
+        (&["set-weight", "reviews", "v1=110", "v2=-10"], "weight \"v2=-10\": a weight cannot be negative", 4),
+        (&["set-weight", "reviews", "v1=89.5", "v2=10.5"], "weight \"v1=89.5\": a weight must be a whole number", 4),
         (
             &["set-weight", "reviews", "v1=90", "v2=20"],
             "weights add up to 110, not 100 (v1=90 v2=20): fix them, or pass --normalize",
+            4,
         ),
-        (&["set-weight", "reviews", "v1=0", "v2=0", "--normalize"], "weights add up to 0"),
+        (&["set-weight", "reviews", "v1=0", "v2=0", "--normalize"], "weights add up to 0", 4),
         (
             &["set-weight", "reviews", "v1=90", "v3=10"],
             "would send 10% to version v3, which has no ready pods (0/1 ready)",
+            7,
         ),
-        (&["switch", "reviews", "v3"], "pass --force"),
+        (&["switch", "reviews", "v3"], "pass --force", 7),
         (
             &["set-weight", "reviews", "v1=100", "--route", "nope"],
             "has no http route \"nope\"; its routes are: primary",
+            4,
         ),
     ];
-    for (args, message) in cases {
+    for (args, message, code) in cases {
         let args: Vec<&str> = args.iter().copied().chain(["-n", &ns]).collect();
-        let err = fails(&vroute(&args), 7);
+        let err = fails(&vroute(&args), code);
         assert!(err.contains(&message.replace("NS", &ns)), "{args:?}: {err}");
     }
     assert_eq!(rv().await, unchanged, "no refusal wrote anything");
@@ -182,7 +190,7 @@ async fn unsafe_edits_are_refused_with_exit_7_and_change_nothing() {
         {"name": "a", "match": [{"uri": {"prefix": "/a"}}], "route": [{"destination": {"host": "reviews", "subset": "v1"}}]},
         {"name": "b", "match": [{"uri": {"prefix": "/b"}}], "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]}});
     api(&ns, "VirtualService").await.patch("reviews", &PatchParams::default(), &Patch::Merge(&two)).await.unwrap();
-    let err = fails(&vroute(&["switch", "reviews", "v2", "-n", &ns]), 7);
+    let err = fails(&vroute(&["switch", "reviews", "v2", "-n", &ns]), 4);
     assert!(err.contains("none of them catches every request: pick one with --route (a, b)"), "{err}");
 
     // Bad flags are usage errors, not refusals.
@@ -264,7 +272,7 @@ async fn undo_restores_earlier_routes_and_is_itself_undoable() {
     assert!(restored["metadata"]["annotations"].get("vroute.kubectl.io/versions").is_none(), "versions restored too");
     assert_eq!(history(&restored).iter().map(|h| h["revision"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
 
-    let err = fails(&vroute(&["undo", "reviews", "--to-revision", "99", "-n", &ns]), 7);
+    let err = fails(&vroute(&["undo", "reviews", "--to-revision", "99", "-n", &ns]), 4);
     assert!(
         err.contains("has no revision 99 in its vroute history; available: 1 (") && err.contains("switch v2"),
         "{err}"
@@ -284,7 +292,7 @@ async fn mirror_sets_and_removes_a_mirror() {
     assert_eq!(route["mirrorPercentage"], json!({"value": 10}));
     let out = ok(&vroute(&["mirror", "reviews", "--to", "v2", "--percent", "10", "-n", &ns]));
     assert!(out.ends_with("route \"primary\" unchanged: mirrors 10% to v2\n"), "{out}");
-    let err = fails(&vroute(&["mirror", "reviews", "--to", "v2", "--percent", "150", "-n", &ns]), 7);
+    let err = fails(&vroute(&["mirror", "reviews", "--to", "v2", "--percent", "150", "-n", &ns]), 4);
     assert!(err.contains("--percent 150: a mirror share must be more than 0 and at most 100"), "{err}");
     ok(&vroute(&["mirror", "reviews", "--off", "-n", &ns]));
     let route = get(&ns, "VirtualService", "reviews").await["spec"]["http"][0].clone();

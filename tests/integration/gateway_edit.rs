@@ -113,7 +113,7 @@ async fn http_route_rules_are_split_switched_mirrored_and_undone() {
     assert_eq!(get(&ns).await["spec"]["rules"][1].get("filters"), None, "the mirror is gone again");
     ok(&vroute(&["undo", "reviews", "--to-revision", "1", "-n", &ns]));
     assert_eq!(get(&ns).await["spec"]["rules"], original["spec"]["rules"], "back to the start");
-    let err = fails(&vroute(&["undo", "reviews", "--to-revision", "99", "-n", &ns]), 7);
+    let err = fails(&vroute(&["undo", "reviews", "--to-revision", "99", "-n", &ns]), 4);
     assert!(err.contains(&format!("HTTPRoute {ns}/reviews has no revision 99")), "{err}");
 }
 
@@ -143,7 +143,7 @@ async fn a_plain_canary_on_an_http_route_is_promoted_and_aborted() {
     assert_eq!(split(&get(&ns).await, 0), pairs(&[("reviews-v1", 0), ("reviews-v2", 100)]));
 }
 
-/// Every refusal exits 7 and writes nothing.
+/// Every refusal exits 7 (a wrong argument 4) and writes nothing.
 #[tokio::test]
 async fn unsafe_http_route_edits_are_refused_with_exit_7_and_change_nothing() {
     let env = env();
@@ -155,22 +155,24 @@ async fn unsafe_http_route_edits_are_refused_with_exit_7_and_change_nothing() {
                  spec: {selector: {app: ratings}, ports: [{port: 9080}]}\n";
     env.create_yaml(&ns, extra).await;
     let before = get(&ns).await;
-    let refused = |args: &[&str], expected: &str| {
+    let exits = |code: i32, args: &[&str], expected: &str| {
         let mut all = args.to_vec();
         all.extend(["-n", ns.as_str()]);
-        let err = fails(&vroute(&all), 7);
+        let err = fails(&vroute(&all), code);
         assert!(err.contains(expected), "{args:?}: {err}");
     };
+    let refused = |args: &[&str], expected: &str| exits(7, args, expected);
+    let wrong = |args: &[&str], expected: &str| exits(4, args, expected);
     refused(
         &["set-weight", "reviews", "reviews-v1=90", "reviews-v4=10"],
         &format!("would send 10% to version reviews-v4.{ns}, which has no ready pods (0/0 ready)"),
     );
-    refused(
+    wrong(
         &["set-weight", "reviews", "reviews-v1=90", "ratings=10"],
         &format!("reviews.{ns} has no version \"ratings\"; known versions: reviews-v1.{ns}, reviews-v2.{ns}"),
     );
-    refused(&["set-weight", "reviews", "reviews-v1=90", "reviews-v2=20"], "weights add up to 110, not 100");
-    refused(
+    wrong(&["set-weight", "reviews", "reviews-v1=90", "reviews-v2=20"], "weights add up to 110, not 100");
+    wrong(
         &["mirror", "reviews", "--to", "reviews-v2", "--route", "nope"],
         "has no rule \"nope\"; its rules are: #0, #1",
     );

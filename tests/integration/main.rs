@@ -7,6 +7,7 @@ mod support;
 mod analysis;
 mod contract;
 mod edit;
+mod exit_codes;
 mod foundation;
 mod gateway;
 mod gateway_edit;

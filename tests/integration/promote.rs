@@ -17,7 +17,7 @@ const STABLE: &str = scenarios::STABLE_HASH;
 const CANARY: &str = scenarios::CANARY_HASH;
 
 /// Canary steps: setWeight 20, pause, analysis, setWeight 60, a timed pause.
-fn canary_steps() -> Value {
+pub(crate) fn canary_steps() -> Value {
     json!({"canary": {"steps": [
         {"setWeight": 20}, {"pause": {}}, {"analysis": {"templates": [{"templateName": "success-rate"}]}},
         {"setWeight": 60}, {"pause": {"duration": "1h"}}]}})
@@ -40,13 +40,13 @@ fn pause_condition(reason: &str) -> Value {
 }
 
 /// Waiting at the canary's `pause: {}` step (index 1).
-fn at_pause_step() -> Value {
+pub(crate) fn at_pause_step() -> Value {
     updating(json!({"phase": "Paused", "message": "CanaryPauseStep", "currentStepIndex": 1,
                     "controllerPause": true, "pauseConditions": pause_condition("CanaryPauseStep")}))
 }
 
 /// Creates Rollout `name` in a fresh namespace with this strategy, manual pause and status.
-async fn seeded(prefix: &str, strategy: Value, paused: bool, status: Value) -> (String, Value) {
+pub(crate) async fn seeded(prefix: &str, strategy: Value, paused: bool, status: Value) -> (String, Value) {
     let env = env();
     let ns = env.namespace(prefix).await;
     let stored = env.seed_rollout(&ns, scenarios::rollout("reviews", strategy, paused), status).await;
@@ -443,7 +443,7 @@ async fn a_plain_canary_is_promoted_step_by_step_with_the_versions_recorded_by_s
 #[tokio::test]
 async fn a_plain_canary_without_recorded_versions_needs_flags_then_remembers_them() {
     let ns = plain_canary("plain-flags", 90, 10).await;
-    let err = fails(&vroute(&["promote", "reviews", "-n", &ns]), 7);
+    let err = fails(&vroute(&["promote", "reviews", "-n", &ns]), 4);
     assert_eq!(
         err,
         format!(
@@ -452,7 +452,7 @@ async fn a_plain_canary_without_recorded_versions_needs_flags_then_remembers_the
              promote and abort): pass --stable VERSION --to VERSION\n"
         )
     );
-    let err = fails(&vroute(&["abort", "reviews", "-n", &ns]), 7);
+    let err = fails(&vroute(&["abort", "reviews", "-n", &ns]), 4);
     assert!(err.ends_with("pass --stable VERSION\n"), "{err}");
     assert_eq!(weights(&ns).await, [90, 10], "refusals change nothing");
 
