@@ -40,11 +40,12 @@ pub async fn run(kube: &KubeArgs, args: StatusArgs, style: Style) -> Result<Exit
     let opts =
         options(&cluster, &args.model, &args.prom, &args.telemetry, args.service.as_deref(), args.all_namespaces)?;
     let format = Format::from(args.output);
-    let view = |graph: &RouteGraph| show(graph, &cluster, args.all_namespaces, format, style);
+    let view = |graph: &RouteGraph| show(graph, &cluster, args.all_namespaces, format, style, false);
     if !args.watch {
         status::show(&cluster, &opts, view).await??;
         return Ok(Exit::Ok);
     }
+    let frame = |graph: &RouteGraph| show(graph, &cluster, args.all_namespaces, format, style, true);
     // A table in a terminal redraws the screen; piped, each table follows the last under a line with its time,
     // so a log of the watch reads as a history. Documents (-o json|yaml) are one per change either way.
     let redraw = |graph: &RouteGraph| {
@@ -53,7 +54,7 @@ pub async fn run(kube: &KubeArgs, args: StatusArgs, style: Style) -> Result<Exit
             let time = jiff::Zoned::now().strftime("%H:%M:%S");
             print(&format!("{clear}kubectl vroute status --watch  ({time})\n\n"))?;
         }
-        view(graph)
+        frame(graph)
     };
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -87,10 +88,24 @@ pub(super) fn options(
     })
 }
 
-fn show(graph: &RouteGraph, cluster: &Cluster, all: bool, format: Format, style: Style) -> Result<(), Error> {
+/// Prints the view; `stream`: as one frame of `--watch` (see [`render::status::render_frame`]).
+fn show(
+    graph: &RouteGraph,
+    cluster: &Cluster,
+    all: bool,
+    format: Format,
+    style: Style,
+    stream: bool,
+) -> Result<(), Error> {
     if graph.hosts.is_empty() && matches!(format, Format::Table | Format::Wide) {
         let where_ = if all { "any namespace".to_string() } else { format!("namespace {}", cluster.namespace) };
         eprintln!("No VirtualService routes a service in {where_}.");
     }
-    print(&render::status::render(&views::status::project(graph), format, style)?)
+    let report = views::status::project(graph);
+    let text = if stream {
+        render::status::render_frame(&report, format, style)?
+    } else {
+        render::status::render(&report, format, style)?
+    };
+    print(&text)
 }

@@ -83,6 +83,16 @@ pub fn document<T: Serialize>(value: &T, format: Format) -> Option<Result<String
     }
 }
 
+/// One document of a `--watch` stream: JSON on one line (one document per line, for `jq` and line-based
+/// tools), YAML opened by `---` (a multi-document YAML stream); `None` for tables.
+pub fn stream_document<T: Serialize>(value: &T, format: Format) -> Option<Result<String, RenderError>> {
+    match format {
+        Format::Json => Some(serde_json::to_string(value).map(|s| s + "\n").map_err(|e| RenderError(e.to_string()))),
+        Format::Yaml => Some(yaml(value).map(|y| format!("---\n{y}"))),
+        Format::Table | Format::Wide => None,
+    }
+}
+
 /// `error`/`warning` in red/yellow when colour is on.
 pub fn paint(text: &str, severity: crate::graph::Severity, color: bool) -> String {
     use crate::graph::Severity;

@@ -14,6 +14,14 @@ pub fn render(report: &StatusReport, format: Format, style: Style) -> Result<Str
     }
 }
 
+/// One redraw of `status --watch`: a document of the stream ([`super::stream_document`]), or the tables.
+pub fn render_frame(report: &StatusReport, format: Format, style: Style) -> Result<String, RenderError> {
+    match super::stream_document(report, format) {
+        Some(doc) => doc,
+        None => Ok(text(report, format == Format::Wide, style.color)),
+    }
+}
+
 fn text(report: &StatusReport, wide: bool, color: bool) -> String {
     let mut out = String::new();
     for (i, svc) in report.services.iter().enumerate() {

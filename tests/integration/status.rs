@@ -426,3 +426,49 @@ async fn prometheus_through_the_api_server_names_what_the_proxy_answered() {
     assert_eq!(out.status.code(), Some(6), "{err}");
     assert!(err.contains(&format!("needs `get` on `services/proxy` in namespace \"{ns}\"")), "{err}");
 }
+
+/// `--watch -o yaml` piped is a YAML stream (`---` before each document), and `-o json` one document per
+/// line: both parse as streams with one document per redraw.
+#[tokio::test]
+async fn watch_documents_form_a_stream_that_parses() {
+    let env = env();
+    let ns = env.namespace("watch-yaml").await;
+    let yaml = [
+        scenarios::service_and_subsets("web", &["v1", "v2"]),
+        scenarios::weighted_routes("web", ("v1", 90), ("v2", 10), ""),
+    ];
+    env.create_yaml(&ns, &yaml.join("---\n")).await;
+    let mut children: Vec<std::process::Child> = ["yaml", "json"]
+        .iter()
+        .map(|format| {
+            env.vroute()
+                .args(["status", "web", "-n", &ns, "--watch", "-o", format])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let patch = json!({"spec": {"http": [{"name": "primary", "route": [
+        {"destination": {"host": "web", "subset": "v1"}, "weight": 50},
+        {"destination": {"host": "web", "subset": "v2"}, "weight": 50}]}]}});
+    let vs = env.istio(&ns, "VirtualService").await;
+    vs.patch("web", &Default::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let outputs: Vec<String> = children
+        .iter_mut()
+        .map(|c| {
+            c.kill().unwrap();
+            let mut out = String::new();
+            std::io::Read::read_to_string(c.stdout.as_mut().unwrap(), &mut out).unwrap();
+            c.wait().unwrap();
+            out
+        })
+        .collect();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&outputs[0]).expect("a YAML stream");
+    assert!(docs.len() >= 2, "a document per redraw: {}", outputs[0]);
+    assert!(outputs[0].starts_with("---\n"), "{}", outputs[0]);
+    let lines: Vec<Value> = outputs[1].lines().map(|l| serde_json::from_str(l).expect("a document per line")).collect();
+    assert!(lines.len() >= 2, "{}", outputs[1]);
+    assert_eq!(docs.last(), lines.last(), "the same last document in both formats");
+}

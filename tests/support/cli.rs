@@ -58,15 +58,10 @@ impl JsonWatch {
         let mut child = env().vroute().args(args).stdout(std::process::Stdio::piped()).spawn().expect("run --watch");
         let (tx, docs) = std::sync::mpsc::channel();
         let stdout = child.stdout.take().expect("piped stdout");
-        // One pretty-printed JSON document per redraw; read line by line until each one closes.
+        // One JSON document per line, a line per redraw.
         std::thread::spawn(move || {
-            let mut doc = String::new();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                doc.push_str(&line);
-                if line == "}" {
-                    let _ = tx.send(serde_json::from_str(&doc).expect("a JSON document per redraw"));
-                    doc.clear();
-                }
+                let _ = tx.send(serde_json::from_str(&line).expect("one JSON document per line"));
             }
         });
         JsonWatch { child, docs }
