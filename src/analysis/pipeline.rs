@@ -12,7 +12,7 @@ use super::rollout;
 use super::window::Window;
 use crate::cluster::{Cluster, ClusterError};
 use crate::judge::{JudgeError, Observations, Reachability, judge};
-use crate::metrics::canary::single_value;
+use crate::metrics::canary::{label_values, single_value};
 use crate::metrics::{Prom, PromError};
 use jiff::Timestamp;
 use prometheus_http_query::response::Data;
@@ -56,6 +56,9 @@ pub async fn analyze(request: &Request, sources: &Sources, now: Timestamp) -> Re
             }
         })?;
         let bad = |reason: String| AnalysisError::BadData { url: sources.prometheus.url.clone(), reason };
+        if matches!(&data, Data::Matrix(series) if series.is_empty()) {
+            return Err(absent(request, sources, &canary, &window).await?);
+        }
         observations.steps =
             canary.steps(&data, window.first_evaluation(), window.step_seconds, window.steps).map_err(bad)?;
         if let (Some(canary_weight), Some(data)) = (routed, unroutable_data) {
@@ -72,6 +75,69 @@ pub async fn analyze(request: &Request, sources: &Sources, now: Timestamp) -> Re
         }
     })?;
     Ok(Analysis { judgement, window, queries })
+}
+
+/// Neither arm has a single series in the window: not "no traffic yet" (which needs the service's series to
+/// exist), but a service, namespace or arm values that name nothing Prometheus has. Says what it has instead,
+/// at the cost of one or two small instant queries, asked only here.
+async fn absent(
+    request: &Request,
+    sources: &Sources,
+    canary: &crate::metrics::canary::Canary<'_>,
+    window: &Window,
+) -> Result<AnalysisError, AnalysisError> {
+    let range = window.seconds();
+    let lookback = crate::duration::format(Duration::from_secs(range.max(0) as u64));
+    let label = request.label.as_str();
+    let present = QueryRecord::instant("present", canary.present_arms_query(range), window.end);
+    let present = run(sources, &present).await?;
+    let arms = label_values(&present, label, Some(("reporter", canary.reporters())));
+    if !arms.is_empty() {
+        return Ok(AnalysisError::Request(RequestError::new(
+            "canary",
+            format!(
+                "{} in namespace {} has no series with {label}={} or {label}={} in the last {lookback}; it has \
+                 {label}={}: name those as canary and baseline",
+                canary.service,
+                canary.namespace,
+                canary.canary,
+                canary.baseline,
+                arms.join(", ")
+            ),
+        )));
+    }
+    let reporters = label_values(&present, "reporter", None);
+    if !reporters.is_empty() {
+        return Ok(AnalysisError::Request(RequestError::new(
+            "reporter",
+            format!(
+                "{} in namespace {} has no series reported by {} in the last {lookback}, only by reporter={}: pass \
+                 that reporter (a waypoint reports ambient mode's requests)",
+                canary.service,
+                canary.namespace,
+                canary.reporters().join(" or "),
+                reporters.join(", ")
+            ),
+        )));
+    }
+    let neighbours = QueryRecord::instant("neighbours", canary.neighbours_query(range), window.end);
+    let services = label_values(&run(sources, &neighbours).await?, "destination_service_name", None);
+    let there = if services.is_empty() {
+        format!(
+            "and none for any service in namespace {}: check the namespace, and that Prometheus scrapes Istio's \
+             metrics",
+            canary.namespace
+        )
+    } else {
+        format!("Prometheus has these services there: {}", services.join(", "))
+    };
+    Ok(AnalysisError::Request(RequestError::new(
+        "service",
+        format!(
+            "no istio_requests_total series for service {} in namespace {} in the last {lookback} ({there})",
+            canary.service, canary.namespace
+        ),
+    )))
 }
 
 /// The arms' values: as the request names them, else from the Rollout's pod templates.

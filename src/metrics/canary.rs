@@ -132,6 +132,30 @@ impl Canary<'_> {
         format!("sum by ({}, response_code) ({inner})", self.label.as_str())
     }
 
+    /// The reporters and arm-label values the service has any series for in the `range_seconds` before the
+    /// evaluation time: asked only when neither arm has a series, to say what there is instead.
+    pub fn present_arms_query(&self, range_seconds: i64) -> String {
+        let selector = self.service_selector();
+        let by = self.label.as_str();
+        format!("count by (reporter, {by}) (last_over_time({}[{range_seconds}s]))", selector.render(METRIC))
+    }
+
+    /// The `reporter` values the counts are read from.
+    pub fn reporters(&self) -> &'static [&'static str] {
+        match self.reporter {
+            Reporter::Both => &["destination", "source"],
+            Reporter::Destination => &["destination"],
+            Reporter::Source => &["source"],
+            Reporter::Waypoint => &["waypoint"],
+        }
+    }
+
+    /// The services of the namespace with any series in the range: asked only when the service has none.
+    pub fn neighbours_query(&self, range_seconds: i64) -> String {
+        let selector = Selector::default().eq("destination_service_namespace", self.namespace);
+        format!("count by (destination_service_name) (last_over_time({}[{range_seconds}s]))", selector.render(METRIC))
+    }
+
     /// Client-side 503 UH/NR requests to the service over `range_seconds` before the evaluation time. With
     /// host-level arms only the canary Service's failures count.
     pub fn unroutable_query(&self, range_seconds: i64) -> String {
@@ -185,6 +209,24 @@ impl Canary<'_> {
         }
         Ok(out)
     }
+}
+
+/// The values of `label` in an instant vector's series whose `filter` label is one of `among` (any series when
+/// `filter` is `None`), sorted, empty ones left out.
+pub fn label_values(data: &Data, label: &str, filter: Option<(&str, &[&str])>) -> Vec<String> {
+    let Data::Vector(v) = data else { return Vec::new() };
+    let kept = |m: &std::collections::HashMap<String, String>| {
+        filter.is_none_or(|(key, among)| m.get(key).is_some_and(|value| among.contains(&value.as_str())))
+    };
+    let mut values: Vec<String> = v
+        .iter()
+        .filter(|s| kept(s.metric()))
+        .filter_map(|s| s.metric().get(label).cloned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    values.sort();
+    values.dedup();
+    values
 }
 
 /// The single value of [`Canary::unroutable_query`]'s answer: an empty vector is zero (no such failures).

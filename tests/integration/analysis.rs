@@ -194,10 +194,10 @@ async fn ambient_services_are_judged_from_the_waypoint_reports() {
     assert_eq!(status, 200, "{doc:#}");
     assert_eq!((doc["verdict"].as_str(), doc["reason"].as_str()), (Some("fail"), Some("canary-worse")), "{doc:#}");
     assert!(doc["queries"][0]["query"].as_str().unwrap().contains(r#"reporter="waypoint""#), "{doc:#}");
+    // Sidecar reports hold none of its requests: no verdict, but an error that names the reporter that has them.
     let (status, doc) = mesh.service.get(&judge_query(&mesh.ns, "ambient", "&window=30m")).await;
-    assert_eq!(status, 200, "{doc:#}");
-    assert_ne!(doc["verdict"], "fail", "sidecar reports hold none of its requests: {doc:#}");
-    assert_ne!(doc["verdict"], "pass", "never a pass on missing data: {doc:#}");
+    assert_eq!((status, doc["field"].as_str()), (400, Some("reporter")), "{doc:#}");
+    assert!(doc["message"].as_str().unwrap().contains("only by reporter=waypoint: pass that reporter"), "{doc:#}");
 }
 
 #[tokio::test]
@@ -227,9 +227,9 @@ async fn no_canary_traffic_or_too_little_is_inconclusive() {
     let requests = trickle["canary"]["requests"].as_u64().unwrap();
     assert!((28..=32).contains(&requests), "one a minute for 30 minutes, got {requests}");
 
-    // A service nobody called at all, under a label value that exists elsewhere: still no verdict.
-    let (_, none) = mesh.service.get(&judge_query(&mesh.ns, "nosuch", "&window=30m")).await;
-    assert_eq!(none["reason"], "no-canary-traffic");
+    // A service Prometheus has no series for at all: no verdict either, an error saying so.
+    let (status, none) = mesh.service.get(&judge_query(&mesh.ns, "nosuch", "&window=30m")).await;
+    assert_eq!((status, none["field"].as_str()), (400, Some("service")), "{none:#}");
 }
 
 #[tokio::test]
@@ -620,4 +620,40 @@ async fn analyze_prints_the_evidence_and_exits_with_the_verdict() {
     let out = analyze(&["good", "-n", ns, "--alpha", "2", "--prometheus-url", url]);
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--alpha: must be in (0, 0.5], got 2"), "{out:?}");
+}
+
+/// A typo is not "wait a bit": when neither arm has a single series in the window, the answer is an error that
+/// names the service and namespace and says what Prometheus has there, never `inconclusive`, in the service
+/// (400 on the field at fault) and the CLI (exit 4).
+#[tokio::test]
+async fn a_service_or_arms_prometheus_has_no_series_for_are_errors_that_say_what_it_has() {
+    let mesh = mesh().await;
+    let ns = mesh.ns.as_str();
+    let (status, doc) = mesh.service.get(&judge_query(ns, "goood", "&window=30m")).await;
+    assert_eq!((status, doc["field"].as_str()), (400, Some("service")), "{doc:#}");
+    let message = doc["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "service: no istio_requests_total series for service goood in namespace {ns} in the last 30m \
+             (Prometheus has these services there: "
+        )) && message.contains("good, idle"),
+        "{message}"
+    );
+    let (status, doc) =
+        mesh.service.get(&format!("namespace={ns}&service=good&canary=stable&baseline=canary&window=30m")).await;
+    assert_eq!((status, doc["field"].as_str()), (400, Some("canary")), "{doc:#}");
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap()
+            .contains("it has destination_version=v1, v2: name those as canary and baseline"),
+        "{doc:#}"
+    );
+
+    let out = analyze(&["good", "-n", "nosuchns", "--window", "30m", "--prometheus-url", &mesh.prometheus.url]);
+    let err = crate::support::cli::fails(&out, 4);
+    assert!(err.contains("and none for any service in namespace nosuchns"), "{err}");
+    // A service whose baseline has traffic but whose canary has none yet is still only inconclusive.
+    let out = analyze(&["idle", "-n", ns, "--window", "30m", "--prometheus-url", &mesh.prometheus.url]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
 }
