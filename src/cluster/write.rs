@@ -10,17 +10,27 @@
 use super::resources::{self, ISTIO_VERSIONS, Res};
 use super::{Action, Cluster, ClusterError};
 pub use crate::views::result::DryRun;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use kube::api::{GetParams, PostParams};
 use kube::core::Request;
 use serde_json::Value;
-use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 /// How many times a write is tried before giving up on conflicts.
 const MAX_ATTEMPTS: u32 = 8;
-/// Full-jitter backoff between attempts: a random wait up to `BASE * 2^n`, capped, spreads concurrent writers.
+/// Exponential backoff between attempts, from 20 ms doubling up to 640 ms, each wait plus a random share of
+/// itself, so concurrent writers spread out instead of colliding again in step.
 const BACKOFF_BASE: Duration = Duration::from_millis(20);
 const BACKOFF_CAP: Duration = Duration::from_millis(640);
+
+fn backoff() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(BACKOFF_BASE)
+        .with_max_delay(BACKOFF_CAP)
+        .with_max_times(MAX_ATTEMPTS as usize - 1)
+        .with_jitter()
+        .build()
+}
 pub(super) const FIELD_MANAGER: &str = "kubectl-vroute";
 
 /// The route kinds vroute writes.
@@ -103,7 +113,8 @@ pub async fn update<T, E>(
 ) -> Result<Written<T>, WriteError<E>> {
     let mut version = None;
     let mut conflicts = 0;
-    for attempt in 0..MAX_ATTEMPTS {
+    let mut waits = backoff();
+    for _ in 0..MAX_ATTEMPTS {
         let (res, current) = get(cluster, target, &mut version).await?;
         let (new, detail) = transform(&current).map_err(WriteError::Edit)?;
         let Some(mut new) = new else {
@@ -118,8 +129,8 @@ pub async fn update<T, E>(
             Ok(stored) => return Ok(Written { before: current, after: stored, changed: true, detail, conflicts }),
             Err(kube::Error::Api(status)) if status.code == 409 => {
                 conflicts += 1;
-                if attempt + 1 < MAX_ATTEMPTS {
-                    tokio::time::sleep(backoff(attempt)).await;
+                if let Some(wait) = waits.next() {
+                    tokio::time::sleep(wait).await;
                 }
             }
             Err(e) => return Err(api_error(cluster, "update", res, target, e).into()),
@@ -192,25 +203,19 @@ fn api_error(cluster: &Cluster, verb: &str, res: Res, target: Target<'_>, err: k
     Action { verb, resource: &resource, namespace: Some(target.namespace) }.error(&cluster.server, err)
 }
 
-/// A random wait in `[0, min(CAP, BASE * 2^attempt)]`. `RandomState` is seeded randomly per process, which is
-/// all the randomness jitter needs.
-fn backoff(attempt: u32) -> Duration {
-    let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(16)).min(BACKOFF_CAP);
-    let random = RandomState::new().hash_one(attempt);
-    ceiling.mul_f64((random % 1_000_001) as f64 / 1_000_000.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_is_capped() {
-        for attempt in 0..20 {
-            let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(16)).min(BACKOFF_CAP);
-            assert!(backoff(attempt) <= ceiling, "attempt {attempt}");
+    fn backoff_grows_is_capped_jittered_and_ends_with_the_attempts() {
+        let waits: Vec<Duration> = backoff().collect();
+        assert_eq!(waits.len(), MAX_ATTEMPTS as usize - 1, "a wait between attempts, none after the last");
+        for (n, wait) in waits.iter().enumerate() {
+            let floor = BACKOFF_BASE.saturating_mul(1 << n).min(BACKOFF_CAP);
+            assert!(*wait >= floor && *wait <= floor * 2, "wait {n}: {wait:?}");
         }
-        let waits: Vec<Duration> = (0..50).map(|_| backoff(5)).collect();
-        assert!(waits.iter().any(|w| *w != waits[0]), "jittered: {waits:?}");
+        let firsts: Vec<Duration> = (0..50).map(|_| backoff().next().unwrap()).collect();
+        assert!(firsts.iter().any(|w| *w != firsts[0]), "jittered: {firsts:?}");
     }
 }

@@ -166,7 +166,8 @@ impl Prom {
         path: &str,
         params: &[(&str, String)],
     ) -> Result<Data, PromError> {
-        let query: String = params.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
+        let query =
+            form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter().map(|(k, v)| (k, v))).finish();
         let request = http::Request::get(format!("{path}?{query}"))
             .body(Vec::new())
             .map_err(|e| PromError::Query { url: self.url.clone(), reason: e.to_string() })?;
@@ -202,16 +203,17 @@ impl Prom {
             E::Client(e) if e.inner().is_some_and(reqwest::Error::is_timeout) => {
                 PromError::Timeout { url, timeout: self.timeout }
             }
-            E::Client(e) => {
-                let reason = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"));
-                // A reachable server that returns non-JSON (a proxy's HTML page, say) is not Prometheus; the
-                // client says so as a decoding error, or as an invalid media type when it is not even labelled JSON.
-                if reason.contains("decod") || reason.contains("expected") || reason.contains("media type") {
-                    PromError::Garbage { url, reason }
-                } else {
-                    PromError::Unreachable { url, reason }
+            // Classified by reqwest's own kinds; the message is the cause, never reqwest's text, which carries
+            // the whole URL-encoded query.
+            E::Client(e) => match e.inner() {
+                Some(r) if r.is_decode() => PromError::Garbage { url, reason: format!("{e}: {}", cause(r)) },
+                Some(r) if r.is_connect() => {
+                    PromError::Unreachable { url, reason: format!("cannot connect: {}", cause(r)) }
                 }
-            }
+                Some(r) => PromError::Unreachable { url, reason: format!("{e}: {}", cause(r)) },
+                // The client's own checks of the answer: not labelled JSON, or not JSON at all.
+                None => PromError::Garbage { url, reason: e.to_string() },
+            },
             other => PromError::Unreachable { url, reason: other.to_string() },
         }
     }
@@ -232,16 +234,13 @@ fn parse_body(text: &str) -> Result<Data, String> {
     }
 }
 
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+/// The innermost cause of an error (`Connection refused (os error 111)`), where the reason is.
+fn cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(next) = inner.source() {
+        inner = next;
     }
-    out
+    inner.to_string()
 }
 
 #[cfg(test)]
