@@ -50,7 +50,7 @@ pub async fn run(kube: &KubeArgs, args: StatusArgs, style: Style) -> Result<Exit
     // so a log of the watch reads as a history. Documents (-o json|yaml) are one per change either way.
     let redraw = |graph: &RouteGraph| {
         if matches!(format, Format::Table | Format::Wide) {
-            let clear = if style.tty { "\x1b[H\x1b[2J" } else { "\n" };
+            let clear = if style.tty { render::CLEAR_SCREEN } else { "\n" };
             let time = jiff::Zoned::now().strftime("%H:%M:%S");
             print(&format!("{clear}kubectl vroute status --watch  ({time})\n\n"))?;
         }

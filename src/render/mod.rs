@@ -8,6 +8,7 @@ pub mod result;
 pub mod status;
 pub mod wait;
 
+use anstyle::AnsiColor;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
@@ -96,16 +97,26 @@ pub fn stream_document<T: Serialize>(value: &T, format: Format) -> Option<Result
 /// `error`/`warning` in red/yellow when colour is on.
 pub fn paint(text: &str, severity: crate::graph::Severity, color: bool) -> String {
     use crate::graph::Severity;
-    if !color {
+    let colour = match severity {
+        Severity::Error => AnsiColor::Red,
+        Severity::Warning => AnsiColor::Yellow,
+        Severity::Info => AnsiColor::Cyan,
+    };
+    coloured(text, colour, color)
+}
+
+/// `text` in `colour` when colour is on (the one place escape sequences for colour are written).
+pub fn coloured(text: &str, colour: AnsiColor, on: bool) -> String {
+    if !on {
         return text.to_string();
     }
-    let code = match severity {
-        Severity::Error => "31",
-        Severity::Warning => "33",
-        Severity::Info => "36",
-    };
-    format!("\x1b[{code}m{text}\x1b[0m")
+    let style = anstyle::Style::new().fg_color(Some(colour.into()));
+    format!("{style}{text}{style:#}")
 }
+
+/// Terminal control: back to the start of the line and erase it (a status line); home and clear the screen.
+pub const CLEAR_LINE: &str = "\r\x1b[K";
+pub const CLEAR_SCREEN: &str = "\x1b[H\x1b[2J";
 
 #[cfg(test)]
 mod tests {

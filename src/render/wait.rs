@@ -7,8 +7,8 @@ use crate::rollouts::progress::{desired_weights, step_progress};
 use crate::rollouts::{Phase, PhaseStatus, Rollout};
 use std::time::Duration;
 
-/// Back to the start of the line and erase it (a terminal's status line).
-pub const CLEAR_LINE: &str = "\r\x1b[K";
+pub use super::CLEAR_LINE;
+use anstyle::AnsiColor;
 
 /// What a state line says, before decoration: printed again only when it changes.
 pub fn state(status: &PhaseStatus, rollout: &Rollout, style: Style) -> String {
@@ -27,14 +27,14 @@ pub fn decorate(line: &str, phase: &Phase, style: Style, time: &str) -> String {
         return format!("{line}\n");
     }
     let colour = match phase {
-        Phase::Healthy => "32",
-        Phase::Degraded => "31",
-        Phase::Paused => "33",
-        Phase::Progressing | Phase::Other(_) => "36",
+        Phase::Healthy => AnsiColor::Green,
+        Phase::Degraded => AnsiColor::Red,
+        Phase::Paused => AnsiColor::Yellow,
+        Phase::Progressing | Phase::Other(_) => AnsiColor::Cyan,
     };
     let name = phase.as_str();
     match line.strip_prefix(name) {
-        Some(rest) if style.color => format!("{CLEAR_LINE}{time}  \x1b[{colour}m{name}\x1b[0m{rest}\n"),
+        Some(rest) if style.color => format!("{CLEAR_LINE}{time}  {}{rest}\n", super::coloured(name, colour, true)),
         _ => format!("{CLEAR_LINE}{time}  {line}\n"),
     }
 }
