@@ -17,6 +17,7 @@ pub mod istio;
 pub mod judge;
 pub mod metrics;
 pub mod names;
+pub mod numbers;
 pub mod objects;
 pub mod ops;
 pub mod render;

@@ -21,7 +21,8 @@ fn main() -> ExitCode {
     kubectl_vroute::init_process();
     // Where stdout goes, decided once for every command.
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let style = Style::new(std::io::stdout().is_terminal(), no_color);
+    let width = terminal_size::terminal_size().map(|(w, _)| usize::from(w.0));
+    let style = Style::new(std::io::stdout().is_terminal(), no_color, width);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     let outcome = match runtime {
         Ok(rt) => rt.block_on(cli::run(cli, style)),

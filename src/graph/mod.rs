@@ -234,8 +234,10 @@ pub struct PodCount {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Traffic {
+    #[serde(serialize_with = "crate::numbers::ser_figure")]
     pub requests_per_second: f64,
     /// 5xx responses / all responses; `None` when there were no requests (nothing was measured).
+    #[serde(serialize_with = "crate::numbers::ser_opt_figure")]
     pub error_rate: Option<f64>,
 }
 

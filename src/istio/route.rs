@@ -194,9 +194,9 @@ impl VirtualService {
     }
 }
 
-/// `90`, or `33.3` when the share is not whole (edit messages).
+/// `90`, or `33.3` when the share is not whole (edit messages): the people's number format.
 pub fn percent(share: f64) -> String {
-    if (share - share.round()).abs() < 1e-9 { format!("{share:.0}") } else { format!("{share:.1}") }
+    crate::numbers::significant(share)
 }
 
 #[cfg(test)]

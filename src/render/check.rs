@@ -10,7 +10,7 @@ pub fn render(report: &CheckReport, format: Format, style: Style) -> Result<Stri
     let mut out = if report.findings.is_empty() {
         String::new()
     } else {
-        super::status::findings(report.findings.iter().map(|f| f.finding), style.color)
+        super::status::findings(report.findings.iter().map(|f| f.finding), style)
     };
     out.push_str(&format!(
         "{} routed host(s) checked: {} error(s), {} warning(s)\n",

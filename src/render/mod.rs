@@ -28,12 +28,14 @@ pub struct Style {
     pub tty: bool,
     /// Colour: only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
     pub color: bool,
+    /// The terminal's width, to wrap long lines at; `None` piped (lines stay whole for grep).
+    pub width: Option<usize>,
 }
 
 impl Style {
-    /// `no_color` is whether `NO_COLOR` is set to something non-empty.
-    pub fn new(tty: bool, no_color: bool) -> Style {
-        Style { tty, color: tty && !no_color }
+    /// `no_color` is whether `NO_COLOR` is set to something non-empty; `width` the terminal's columns.
+    pub fn new(tty: bool, no_color: bool, width: Option<usize>) -> Style {
+        Style { tty, color: tty && !no_color, width: width.filter(|_| tty) }
     }
 }
 
@@ -53,6 +55,45 @@ pub fn table(headers: &[&str]) -> Table {
         col.set_padding((0, if i == last { 0 } else { 3 }));
     }
     t
+}
+
+/// A table for people: the columns named in `optional` are left out when every row has `-` there, so the
+/// default view fits 80 columns; `-o wide` (`all`) keeps every column.
+pub fn table_of(headers: &[&str], rows: Vec<Vec<String>>, optional: &[&str], all: bool) -> String {
+    let keep: Vec<bool> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| all || !optional.contains(h) || rows.iter().any(|r| r.get(i).is_some_and(|c| c != "-")))
+        .collect();
+    let pick = |row: &[String]| -> Vec<String> {
+        row.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| c.clone()).collect()
+    };
+    let kept: Vec<&str> = headers.iter().zip(&keep).filter(|(_, k)| **k).map(|(h, _)| *h).collect();
+    let mut t = table(&kept);
+    for row in &rows {
+        t.add_row(pick(row));
+    }
+    finish(&t)
+}
+
+/// `text` wrapped at word boundaries to `width` columns, continuation lines indented by `indent` spaces.
+pub fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let mut out = String::new();
+    let mut column = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if column > indent && column + 1 + len > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            column = indent;
+        } else if !out.is_empty() {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += len;
+    }
+    out
 }
 
 /// Renders a table without trailing spaces.
@@ -124,9 +165,35 @@ mod tests {
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {
-        assert!(Style::new(true, false).color);
-        assert!(!Style::new(true, true).color);
-        assert!(!Style::new(false, false).color);
+        assert!(Style::new(true, false, None).color);
+        assert!(!Style::new(true, true, None).color);
+        assert!(!Style::new(false, false, None).color);
+        assert_eq!(Style::new(false, false, Some(80)).width, None, "piped: no wrapping");
+    }
+
+    #[test]
+    fn long_lines_wrap_at_words_under_their_indent() {
+        let text = "error   VR110 VirtualService/shop/b: caller a (version=v2) can reach another version of b.shop";
+        let wrapped = wrap(text, 40, 14);
+        assert_eq!(
+            wrapped,
+            "error   VR110 VirtualService/shop/b:\n              caller a (version=v2) can\n              reach another version of\n              b.shop"
+        );
+        assert!(wrapped.lines().all(|l| l.chars().count() <= 40));
+        assert_eq!(wrap("short", 40, 14), "short");
+    }
+
+    #[test]
+    fn columns_of_dashes_only_are_left_out_unless_wide() {
+        let rows = vec![vec!["a".to_string(), "-".into(), "1".into()], vec!["b".into(), "-".into(), "-".into()]];
+        assert_eq!(
+            table_of(&["name", "mirror", "fault"], rows.clone(), &["mirror", "fault"], false),
+            "NAME   FAULT\na      1\nb      -\n"
+        );
+        assert!(
+            table_of(&["name", "mirror", "fault"], rows, &["mirror", "fault"], true)
+                .starts_with("NAME   MIRROR   FAULT")
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `kubectl vroute status` output: per service its routes and versions, then its findings.
 
-use super::{Format, RenderError, Style, finish, paint, table};
+use super::{Format, RenderError, Style, paint, table_of, wrap};
 use crate::graph::{Finding, SplitKind};
 use crate::istio::objects::{Fault, Retries};
 use crate::views::status::{AudienceView, DestinationView, MirrorView, RolloutView, RouteView, RuleView};
@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 pub fn render(report: &StatusReport, format: Format, style: Style) -> Result<String, RenderError> {
     match super::document(report, format) {
         Some(doc) => doc,
-        None => Ok(text(report, format == Format::Wide, style.color)),
+        None => Ok(text(report, format == Format::Wide, style)),
     }
 }
 
@@ -18,26 +18,26 @@ pub fn render(report: &StatusReport, format: Format, style: Style) -> Result<Str
 pub fn render_frame(report: &StatusReport, format: Format, style: Style) -> Result<String, RenderError> {
     match super::stream_document(report, format) {
         Some(doc) => doc,
-        None => Ok(text(report, format == Format::Wide, style.color)),
+        None => Ok(text(report, format == Format::Wide, style)),
     }
 }
 
-fn text(report: &StatusReport, wide: bool, color: bool) -> String {
+fn text(report: &StatusReport, wide: bool, style: Style) -> String {
     let mut out = String::new();
     for (i, svc) in report.services.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&service(svc, wide, color));
+        out.push_str(&service(svc, wide, style));
     }
     if !report.findings.is_empty() {
         out.push('\n');
-        out.push_str(&findings(report.findings.iter().copied(), color));
+        out.push_str(&findings(report.findings.iter().copied(), style));
     }
     out
 }
 
-fn service(svc: &ServiceView, wide: bool, color: bool) -> String {
+fn service(svc: &ServiceView, wide: bool, style: Style) -> String {
     let mut out = String::new();
     let split = match svc.split {
         SplitKind::Subset => "subset split",
@@ -78,7 +78,7 @@ fn service(svc: &ServiceView, wide: bool, color: bool) -> String {
     out.push_str(&versions(&svc.versions, wide));
     if !svc.findings.is_empty() {
         out.push('\n');
-        out.push_str(&findings(svc.findings, color));
+        out.push_str(&findings(svc.findings, style));
     }
     out
 }
@@ -104,7 +104,7 @@ fn routes(routes: &[RouteView], wide: bool) -> String {
     if wide {
         headers.extend(["virtualservice", "managed-by"]);
     }
-    let mut t = table(&headers);
+    let mut rows = Vec::new();
     for r in routes {
         let mut name = r.name.map_or_else(|| format!("#{}", r.index), str::to_string);
         if !r.reachable {
@@ -125,9 +125,9 @@ fn routes(routes: &[RouteView], wide: bool) -> String {
             row.push(r.virtual_service.clone());
             row.push(r.managed_by.clone().unwrap_or_else(|| "-".into()));
         }
-        t.add_row(row);
+        rows.push(row);
     }
-    finish(&t)
+    table_of(&headers, rows, &["mirror", "retries", "timeout", "fault"], wide)
 }
 
 /// HTTPRoute rules in the order they apply: `for` says to whom when it is not every caller of the Service.
@@ -136,7 +136,7 @@ fn rules(rules: &[RuleView], wide: bool) -> String {
     if wide {
         headers.extend(["httproute", "parent", "accepted", "managed-by"]);
     }
-    let mut t = table(&headers);
+    let mut rows = Vec::new();
     for r in rules {
         let mut name = r.name.map_or_else(|| format!("#{}", r.index), str::to_string);
         if !r.reachable {
@@ -174,9 +174,9 @@ fn rules(rules: &[RuleView], wide: bool) -> String {
             row.push(accepted.map_or("-".into(), |c| c.status.clone()));
             row.push(r.managed_by.clone().unwrap_or_else(|| "-".into()));
         }
-        t.add_row(row);
+        rows.push(row);
     }
-    finish(&t)
+    table_of(&headers, rows, &["mirror", "retry", "timeout"], wide)
 }
 
 /// The destination, weight and mirror cells of a route or rule: one line per destination.
@@ -192,57 +192,64 @@ fn wide_dest(host: &str, version: &str) -> String {
     format!("{version} ({host})")
 }
 
+/// Versions; the subset's labels only in `-o wide` (the subset names them), the subset column only where a
+/// version has one.
 fn versions(versions: &[VersionView], wide: bool) -> String {
     let traffic = versions.iter().any(|v| v.traffic.is_some());
-    let mut headers = vec!["version", "subset", "labels", "pods", "outlier", "owner"];
+    let mut headers = vec!["version", "subset", "pods", "outlier", "owner"];
     if traffic {
         headers.extend(["rps", "errors"]);
     }
     if wide {
-        headers.push("host");
+        headers.extend(["labels", "host"]);
     }
-    let mut t = table(&headers);
+    let mut rows = Vec::new();
     for v in versions {
-        let labels: Vec<String> = v.labels.iter().map(|(k, val)| format!("{k}={val}")).collect();
         let mut row = vec![
             v.name.to_string(),
             v.subset.unwrap_or("-").to_string(),
-            if labels.is_empty() { "-".into() } else { labels.join(",") },
             v.pods.map_or("-".into(), |p| format!("{}/{}", p.ready, p.total)),
             if v.outlier_detection { "on".into() } else { "off".into() },
             if v.owners.is_empty() { "-".into() } else { v.owners.join(",") },
         ];
         if traffic {
             let t = v.traffic;
-            row.push(t.map_or("-".into(), |t| format!("{:.2}", t.requests_per_second)));
-            row.push(t.and_then(|t| t.error_rate).map_or("-".into(), |e| format!("{:.2}%", e * 100.0)));
+            row.push(t.map_or("-".into(), |t| crate::numbers::significant(t.requests_per_second)));
+            row.push(t.and_then(|t| t.error_rate).map_or("-".into(), crate::numbers::rate));
         }
         if wide {
+            let labels: Vec<String> = v.labels.iter().map(|(k, val)| format!("{k}={val}")).collect();
+            row.push(if labels.is_empty() { "-".into() } else { labels.join(",") });
             row.push(v.host.to_string());
         }
-        t.add_row(row);
+        rows.push(row);
     }
-    finish(&t)
+    table_of(&headers, rows, &["subset"], wide)
 }
 
-/// The findings block: one line each, most severe first, with its fix hint.
-pub fn findings<'f>(findings: impl IntoIterator<Item = &'f Finding>, color: bool) -> String {
+/// The findings block: one line each, most severe first, with its fix hint; on a terminal wrapped at word
+/// boundaries to its width, continuation lines under the message.
+pub fn findings<'f>(findings: impl IntoIterator<Item = &'f Finding>, style: Style) -> String {
+    const INDENT: usize = 14;
     let mut sorted: Vec<&Finding> = findings.into_iter().collect();
     sorted.sort_by_key(|f| f.severity);
+    let fit = |text: String| match style.width {
+        Some(width) => wrap(&text, width.max(INDENT + 20), INDENT),
+        None => text,
+    };
     let mut out = String::from("FINDINGS\n");
     for f in sorted {
-        let severity = paint(&format!("{:<7}", f.severity.to_string()), f.severity, color);
+        let severity = format!("{:<7}", f.severity.to_string());
         let object = if f.object.is_empty() { String::new() } else { format!("{}: ", f.object) };
-        let _ = writeln!(out, "{severity} {} {object}{}", f.code, f.message);
-        let _ = writeln!(out, "{:7} {:5} hint: {}", "", "", f.hint);
+        let line = fit(format!("{severity} {} {object}{}", f.code, f.message));
+        let line = line.replacen(&severity, &paint(&severity, f.severity, style.color), 1);
+        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", fit(format!("{:7} {:5} hint: {}", "", "", f.hint)));
     }
     out
 }
 
-/// `33.3%`, `100%`: whole numbers without decimals.
-pub fn percent(p: f64) -> String {
-    if (p - p.round()).abs() < 0.05 { format!("{}%", p.round()) } else { format!("{p:.1}%") }
-}
+pub use crate::numbers::percent;
 
 /// `3x 2s on 5xx,connect-failure` from an Istio retry policy.
 fn retries(r: &Retries) -> String {

@@ -64,14 +64,14 @@ mod tests {
 
     #[test]
     fn piped_lines_are_upstreams_and_terminal_lines_carry_time_and_colour() {
-        let piped = Style::new(false, false);
+        let piped = Style::new(false, false, None);
         assert_eq!(
             decorate("Paused - CanaryPauseStep", &Phase::Paused, piped, "12:00:00"),
             "Paused - CanaryPauseStep\n"
         );
-        let tty = Style::new(true, false);
+        let tty = Style::new(true, false, None);
         assert_eq!(decorate("Healthy", &Phase::Healthy, tty, "12:00:00"), "\r\x1b[K12:00:00  \x1b[32mHealthy\x1b[0m\n");
-        let plain = Style::new(true, true);
+        let plain = Style::new(true, true, None);
         assert_eq!(decorate("Healthy", &Phase::Healthy, plain, "12:00:00"), "\r\x1b[K12:00:00  Healthy\n");
     }
 }

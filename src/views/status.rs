@@ -115,7 +115,8 @@ pub struct DestinationView<'g> {
     pub version: &'g str,
     /// The weight as written (relative); `None` when omitted.
     pub weight: Option<i64>,
-    /// The effective share of this route's requests: weight / sum of weights, in percent.
+    /// The effective share of this route's requests: weight / sum of weights, in percent (4 decimals).
+    #[serde(serialize_with = "crate::numbers::ser_percent")]
     pub weight_percent: f64,
 }
 
@@ -125,6 +126,7 @@ pub struct MirrorView<'g> {
     pub host: &'g str,
     pub subset: Option<&'g str>,
     pub version: &'g str,
+    #[serde(serialize_with = "crate::numbers::ser_percent")]
     pub percent: f64,
 }
 
@@ -161,6 +163,7 @@ pub struct RolloutView<'g> {
     /// The canary weight the Rollout wants (`status.canary.weights.canary.weight`).
     pub desired_canary_weight: Option<i64>,
     /// The canary share the VirtualService actually gives, in percent.
+    #[serde(serialize_with = "crate::numbers::ser_opt_percent")]
     pub actual_canary_weight: Option<f64>,
 }
 
