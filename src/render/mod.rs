@@ -78,15 +78,17 @@ pub fn table_of(headers: &[&str], rows: Vec<Vec<String>>, optional: &[&str], all
 
 /// `text` wrapped at word boundaries to `width` columns, continuation lines indented by `indent` spaces.
 pub fn wrap(text: &str, width: usize, indent: usize) -> String {
-    let mut out = String::new();
-    let mut column = 0;
-    for word in text.split(' ') {
+    let words = text.trim_start_matches(' ');
+    let lead = text.len() - words.len();
+    let mut out = " ".repeat(lead);
+    let mut column = lead;
+    for (i, word) in words.split(' ').enumerate() {
         let len = word.chars().count();
-        if column > indent && column + 1 + len > width {
+        if i > 0 && column + 1 + len > width && column > indent {
             out.push('\n');
             out.push_str(&" ".repeat(indent));
             column = indent;
-        } else if !out.is_empty() {
+        } else if i > 0 {
             out.push(' ');
             column += 1;
         }
@@ -181,6 +183,7 @@ mod tests {
         );
         assert!(wrapped.lines().all(|l| l.chars().count() <= 40));
         assert_eq!(wrap("short", 40, 14), "short");
+        assert_eq!(wrap("    hint: a b", 10, 4), "    hint:\n    a b", "leading spaces are kept");
     }
 
     #[test]

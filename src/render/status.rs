@@ -62,7 +62,8 @@ fn service(svc: &ServiceView, wide: bool, style: Style) -> String {
         Some(w) => format!("{pinned}, waypoint {w}"),
         None => pinned.to_string(),
     };
-    let _ = writeln!(out, "{} ({split}{pinned}) {vs}", svc.host);
+    let header = format!("{} ({split}{pinned}) {vs}", svc.host);
+    let _ = writeln!(out, "{}", style.width.map_or_else(|| header.clone(), |w| wrap(&header, w, 2)));
     if let Some(r) = &svc.rollout {
         let _ = writeln!(out, "{}", rollout_line(r));
     }

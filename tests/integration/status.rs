@@ -472,3 +472,50 @@ async fn watch_documents_form_a_stream_that_parses() {
     assert!(lines.len() >= 2, "{}", outputs[1]);
     assert_eq!(docs.last(), lines.last(), "the same last document in both formats");
 }
+
+/// Runs `kubectl vroute ARGS` with stdout and stderr on a real pseudo-terminal `cols` columns wide, as a user's
+/// terminal is, and returns what it printed.
+fn on_terminal(args: &[&str], cols: u16) -> String {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize { ws_row: 50, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: openpty writes two descriptors we then own; the pointers are to live locals.
+    let opened = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
+    assert_eq!(opened, 0, "openpty");
+    // SAFETY: both descriptors were just opened and are owned by these files alone.
+    let (mut master, slave) = unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) };
+    let mut cmd = env().vroute();
+    cmd.args(args).stdin(std::process::Stdio::null());
+    cmd.stdout(slave.try_clone().unwrap()).stderr(slave.try_clone().unwrap());
+    let mut child = cmd.spawn().expect("run on the terminal");
+    drop(cmd);
+    drop(slave);
+    let mut out = Vec::new();
+    // Reading ends with EIO once the child (the last holder of the slave side) exits.
+    let _ = master.read_to_end(&mut out);
+    child.wait().unwrap();
+    String::from_utf8_lossy(&out).replace("\r\n", "\n")
+}
+
+/// The demo's view (the chain with a broken hop, live traffic from a real Prometheus) fits an 80-column terminal:
+/// empty columns are left out and findings wrap at word boundaries under their message.
+#[tokio::test]
+async fn status_fits_an_80_column_terminal() {
+    let env = env();
+    let ns = env.namespace("eighty").await;
+    env.seed_chain(&ns, true).await;
+    let now = jiff::Timestamp::now().as_second() / 15 * 15;
+    let history =
+        crate::support::exporter::backfill(&crate::support::exporter::chain_traffic(&ns), now, 600, 15, "backfill");
+    let prom =
+        crate::support::Prometheus::start(&env.work.join(format!("prom-{ns}")), Some(&history), &[]).await.unwrap();
+    let text = on_terminal(&["status", "-n", &ns, "--prometheus-url", &prom.url], 80);
+    let plain = text.replace("\x1b[31m", "").replace("\x1b[33m", "").replace("\x1b[36m", "").replace("\x1b[0m", "");
+    assert!(plain.contains("VR110") && plain.contains("RPS"), "{plain}");
+    let wide: Vec<&str> = plain.lines().filter(|l| l.chars().count() > 80).collect();
+    assert!(wide.is_empty(), "lines over 80 columns: {wide:#?}\n{plain}");
+    // Piped, findings stay one line each (for grep).
+    let piped = crate::support::cli::ok(&crate::support::cli::vroute(&["status", "-n", &ns]));
+    assert!(piped.lines().any(|l| l.contains("VR110") && l.chars().count() > 80), "{piped}");
+}
