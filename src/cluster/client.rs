@@ -75,16 +75,38 @@ fn build_client(config: Config) -> Result<Client, kube::Error> {
 async fn load_config(opts: &ConnectOptions) -> Result<Config, ClusterError> {
     let options = KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
     if let Some(path) = &opts.kubeconfig {
-        let kubeconfig = Kubeconfig::read_from(path)
-            .map_err(|e| ClusterError::Config(format!("cannot read kubeconfig {}: {e}", path.display())))?;
+        let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
+            ClusterError::Config(format!("cannot read kubeconfig {}: {}", path.display(), super::innermost(&e)))
+        })?;
+        known_context(&kubeconfig, opts.context.as_deref(), &path.display().to_string())?;
         return Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|e| ClusterError::Config(format!("kubeconfig {}: {e}", path.display())));
+            .map_err(|e| ClusterError::Config(format!("kubeconfig {}: {}", path.display(), super::innermost(&e))));
     }
-    if opts.context.is_some() {
-        return Config::from_kubeconfig(&options).await.map_err(|e| ClusterError::Config(e.to_string()));
+    if let Some(context) = &opts.context {
+        let kubeconfig = Kubeconfig::read()
+            .map_err(|e| ClusterError::Config(format!("cannot read the kubeconfig: {}", super::innermost(&e))))?;
+        known_context(&kubeconfig, Some(context), "the kubeconfig")?;
+        return Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| ClusterError::Config(super::innermost(&e)));
     }
     Config::infer().await.map_err(|e| {
-        ClusterError::Config(format!("no usable kubeconfig (KUBECONFIG, ~/.kube/config) or in-cluster config: {e}"))
+        ClusterError::Config(format!(
+            "no usable kubeconfig (KUBECONFIG, ~/.kube/config) or in-cluster config: {}",
+            super::innermost(&e)
+        ))
     })
+}
+
+/// `--context NAME` must name a context of the kubeconfig; the error lists the ones there are.
+fn known_context(kubeconfig: &Kubeconfig, wanted: Option<&str>, source: &str) -> Result<(), ClusterError> {
+    let Some(wanted) = wanted else { return Ok(()) };
+    let names: Vec<&str> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
+    if names.contains(&wanted) {
+        return Ok(());
+    }
+    let known =
+        if names.is_empty() { "it has none".to_string() } else { format!("its contexts: {}", names.join(", ")) };
+    Err(ClusterError::Config(format!("--context {wanted}: no such context in {source}; {known}")))
 }

@@ -19,6 +19,12 @@ pub enum ClusterError {
     Config(String),
     #[error("cannot reach the API server at {server}: {reason}")]
     Unreachable { server: String, reason: String },
+    /// The server answered TLS with a certificate the kubeconfig does not trust: reachable, but not trusted.
+    #[error(
+        "the API server at {server} presented a certificate that is not trusted ({reason}): check the cluster's \
+         certificate-authority(-data) in the kubeconfig, or that {server} is the server it names"
+    )]
+    Untrusted { server: String, reason: String },
     #[error(
         "forbidden: cannot {verb} {resource}{scope}. Ask for a Role granting `{verb}` on `{resource}` (see the README's RBAC section)"
     )]
@@ -77,12 +83,52 @@ impl Action<'_> {
                     message: status.message,
                 },
             },
-            other => ClusterError::Unreachable { server: server.to_string(), reason: root_cause(&other) },
+            other => match certificate_problem(&other) {
+                Some(reason) => ClusterError::Untrusted { server: server.to_string(), reason },
+                None => ClusterError::Unreachable { server: server.to_string(), reason: root_cause(&other) },
+            },
         }
     }
 }
 
+/// A TLS certificate the client refused (an unknown issuer, a name mismatch, an expired certificate),
+/// found by type in the error chain.
+fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let rustls = |e: &(dyn std::error::Error + 'static)| match e.downcast_ref::<rustls::Error>() {
+        Some(rustls::Error::InvalidCertificate(why)) => Some(format!("{why:?}")),
+        _ => None,
+    };
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(why) = rustls(e) {
+            return Some(why);
+        }
+        // An io::Error's `source()` skips the error it wraps (the TLS stack wraps rustls's error in io::Errors,
+        // one inside another): look inside each.
+        let mut io = e.downcast_ref::<std::io::Error>();
+        while let Some(inner) = io.and_then(|io| io.get_ref()) {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            if let Some(why) = rustls(inner) {
+                return Some(why);
+            }
+            io = inner.downcast_ref::<std::io::Error>();
+        }
+        cur = e.source();
+    }
+    None
+}
+
 /// The innermost message of an error chain: "connection refused" says more than "client error (Connect)".
+/// The innermost message alone (`No such file or directory (os error 2)`), where outer messages repeat what
+/// the caller already says (the kubeconfig's path).
+pub(crate) fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = err;
     while let Some(next) = cur.source() {

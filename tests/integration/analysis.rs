@@ -604,7 +604,7 @@ async fn analyze_prints_the_evidence_and_exits_with_the_verdict() {
         "ARM",
         "95% INTERVAL",
         "canary worse than 1.1x baseline",
-        ">= 20.0",
+        ">= 20",
         "30 step(s) of 60s",
         "query (counts): sum by",
     ] {

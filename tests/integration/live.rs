@@ -124,15 +124,19 @@ async fn bad_canary(live: &Live) -> Result<(), String> {
     Ok(())
 }
 
-/// Scenario 3: no traffic reaches the canary: every look is inconclusive, the run is Inconclusive and the
-/// controller pauses the Rollout (InconclusiveAnalysisRun); `kubectl vroute promote` resumes it and the controller
-/// goes on to Healthy.
+/// Scenario 3: no traffic reaches the canary (a route ahead of the Rollout's sends the only caller to the stable
+/// version; the baseline is busy): every look is inconclusive, the run is Inconclusive and the controller pauses
+/// the Rollout (InconclusiveAnalysisRun); `kubectl vroute promote` resumes it and the controller goes on to
+/// Healthy. (With no series for either arm at all, the judge would answer an error instead: nothing was ever
+/// measured for that service.)
 async fn no_canary_traffic(live: &Live) -> Result<(), String> {
     let ns = live.namespace("live-quiet").await;
-    let canary = live.canary(&ns, load(&[], 0.0)).await?;
+    let canary = live.canary(&ns, load(&[("v1", 0.01)], 400.0)).await?;
     create(live, &ns, &analysis_template()).await;
-    create(live, &ns, &world(json!([{"setWeight": 50}, judged(canary.analysis_url()), {"setWeight": 100}]), "v1"))
-        .await;
+    let steps = json!([{"setWeight": 50}, judged(canary.analysis_url()), {"setWeight": 100}]);
+    let to_stable = "  http:\n  - name: productpage-to-stable\n    match: [{sourceLabels: {app: productpage}}]\n    \
+                     route: [{destination: {host: reviews, subset: stable}}]\n  - name: primary";
+    create(live, &ns, &world(steps, "v1").replacen("  http:\n  - name: primary", to_stable, 1)).await;
     until(live, &ns, "first Healthy", Duration::from_secs(60), |ro| phase(ro) == "Healthy").await?;
     release(live, &ns, "v2").await;
     let paused = |ro: &Value| {

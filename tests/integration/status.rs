@@ -224,6 +224,23 @@ async fn errors_name_the_problem_and_use_documented_exit_codes() {
 
     let out = run(&["status", "--output", "xml"]);
     assert_eq!(out.status.code(), Some(4), "usage errors exit 4");
+
+    // Messages name the problem once, in a line, with what there is instead.
+    let out = env.vroute().args(["--kubeconfig", "/nonexistent/kc", "status"]).output().unwrap();
+    let err = crate::support::cli::fails(&out, 5);
+    assert_eq!(err, "error: cannot read kubeconfig /nonexistent/kc: No such file or directory (os error 2)\n");
+    let err = crate::support::cli::fails(&run(&["--context", "nope", "status"]), 5);
+    assert!(err.starts_with("error: --context nope: no such context in the kubeconfig; its contexts: "), "{err}");
+    // A server whose certificate the kubeconfig's CA did not sign: reachable, but not trusted (the bare cluster's
+    // API server has a self-signed certificate of its own).
+    let bare_config = kube::config::Kubeconfig::read_from(bare).unwrap();
+    let bare_server = bare_config.clusters[0].cluster.as_ref().unwrap().server.clone().unwrap();
+    let untrusted = env.work.join("untrusted.kubeconfig");
+    std::fs::write(&untrusted, std::fs::read_to_string(bare).unwrap().replace(&bare_server, &server)).unwrap();
+    let out = env.vroute().env("KUBECONFIG", &untrusted).args(["status", "-n", "default"]).output().unwrap();
+    let err = crate::support::cli::fails(&out, 5);
+    assert!(err.contains(&format!("the API server at {server} presented a certificate that is not trusted")), "{err}");
+    assert!(!err.contains("cannot reach"), "{err}");
 }
 
 #[tokio::test]
@@ -284,7 +301,7 @@ fn the_demo_seeds_the_chain_shows_live_traffic_and_runs_a_live_canary() {
     let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("v1 ") || l.starts_with("v2 ")).collect();
     assert_eq!(rows.len(), 6, "{text}");
     for row in rows {
-        let rps: f64 = row.split_whitespace().nth(6).and_then(|x| x.parse().ok()).unwrap_or(0.0);
+        let rps: f64 = row.split_whitespace().nth(5).and_then(|x| x.parse().ok()).unwrap_or(0.0);
         assert!((15.0..25.0).contains(&rps), "live traffic in {row:?}");
     }
     let chain = text.split("# release v2").next().unwrap();
