@@ -47,10 +47,11 @@ pub enum Command {
     /// Restore a VirtualService's routes from before the last (or the Nth) vroute edit.
     Undo(edit::UndoArgs),
     /// Promote Argo Rollouts to their next step (--full: to the end), exactly as `kubectl argo rollouts
-    /// promote`; or move a plain VirtualService canary's traffic up (--step) or all the way.
+    /// promote`; or move a plain canary's traffic (a VirtualService route, an HTTPRoute rule) up (--step) or
+    /// all the way.
     Promote(rollout::PromoteArgs),
-    /// Abort Argo Rollouts (back to the stable version), or send a plain VirtualService canary's traffic back to
-    /// its stable version in one write.
+    /// Abort Argo Rollouts (back to the stable version), or send a plain canary's traffic back to its stable
+    /// version in one write.
     Abort(rollout::AbortArgs),
     /// Retry aborted Argo Rollouts.
     Retry(rollout::RolloutArgs),

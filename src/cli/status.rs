@@ -99,7 +99,11 @@ fn show(
 ) -> Result<(), Error> {
     if graph.hosts.is_empty() && matches!(format, Format::Table | Format::Wide) {
         let where_ = if all { "any namespace".to_string() } else { format!("namespace {}", cluster.namespace) };
-        eprintln!("No VirtualService routes a service in {where_}.");
+        let missing = graph
+            .missing_namespace(&cluster.namespace)
+            .filter(|_| !all)
+            .map(|close| format!(" (there is no namespace {}{})", cluster.namespace, crate::graph::suggest(&close)));
+        eprintln!("No VirtualService or HTTPRoute routes a service in {where_}{}.", missing.unwrap_or_default());
     }
     let report = views::status::project(graph);
     let text = if stream {

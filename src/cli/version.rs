@@ -22,7 +22,8 @@ pub struct VersionArgs {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Versions {
-    client_version: &'static str,
+    /// `v0.1.0`: spelt as kubectl spells versions (the server's is `v1.35.4`), in the table and documents alike.
+    client_version: String,
     server_version: Option<String>,
 }
 
@@ -36,11 +37,11 @@ pub async fn run(kube: &KubeArgs, args: VersionArgs) -> Result<Exit, Error> {
         })?;
         Some(info.git_version)
     };
-    let v = Versions { client_version: env!("CARGO_PKG_VERSION"), server_version };
+    let v = Versions { client_version: format!("v{}", env!("CARGO_PKG_VERSION")), server_version };
     let text = match render::document(&v, Format::from(args.output)) {
         Some(doc) => doc?,
         None => {
-            let mut s = format!("Client Version: v{}\n", v.client_version);
+            let mut s = format!("Client Version: {}\n", v.client_version);
             if let Some(server) = &v.server_version {
                 s.push_str(&format!("Server Version: {server}\n"));
             }

@@ -82,6 +82,19 @@ pub struct RouteGraph<'s> {
     pub unknown_owners: Vec<&'s Unreadable>,
     /// No Rollout could be listed at all.
     pub rollouts_unlisted: bool,
+    /// The cluster's namespaces, when they could be listed (a cluster always has some).
+    pub namespaces: Option<Vec<&'s str>>,
+}
+
+impl RouteGraph<'_> {
+    /// `Some(false)` when namespace `ns` certainly does not exist, with close names for the hint.
+    pub fn missing_namespace(&self, ns: &str) -> Option<Vec<String>> {
+        let known = self.namespaces.as_ref()?;
+        if known.contains(&ns) {
+            return None;
+        }
+        Some(select::close_names(ns, known.iter().map(|n| n.to_string())))
+    }
 }
 
 /// A Rollout that rewrites routes.
@@ -267,6 +280,8 @@ pub fn build<'s>(snap: &'s Snapshot, opts: &Options) -> Result<RouteGraph<'s>, M
         owners: Vec::new(),
         unknown_owners: Vec::new(),
         rollouts_unlisted: snap.rollouts_unlisted(),
+        namespaces: (!snap.namespaces.is_empty())
+            .then(|| snap.namespaces.iter().map(|n| n.metadata.name.as_str()).collect()),
     };
     bluegreen::attach(snap, &idx, opts, &mut graph);
     for host in &mut graph.hosts {

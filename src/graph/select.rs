@@ -46,7 +46,7 @@ pub fn hosts(idx: &Index, snap: &Snapshot, opts: &Options) -> Result<Vec<String>
                 Err(ModelError::UnknownService {
                     input: input.clone(),
                     host: target.clone(),
-                    suggestions: suggestions(input, idx, snap),
+                    suggestions: suggestions(input, target, idx, snap),
                 })
             }
         }
@@ -77,9 +77,18 @@ pub fn needed_namespaces(snap: &Snapshot, opts: &Options) -> BTreeSet<String> {
 }
 
 /// Up to three known names close to what the user typed.
-fn suggestions(input: &str, idx: &Index, snap: &Snapshot) -> Vec<String> {
-    let mut candidates: BTreeSet<String> = snap.services.iter().map(|s| s.metadata.name.clone()).collect();
-    candidates.extend(idx.routed_hosts().into_iter().map(|h| host::short(h, idx.domain())));
+/// Close names among the Services and routed hosts, each named once: by its name in the namespace the user
+/// meant (`target`'s), as `name.namespace` elsewhere, a gateway host as it is.
+fn suggestions(input: &str, target: &str, idx: &Index, snap: &Snapshot) -> Vec<String> {
+    let domain = idx.domain();
+    let here = host::service_of(target, domain).map(|(_, ns)| ns);
+    let name = |h: &str| match host::service_of(h, domain) {
+        Some((name, ns)) if Some(&ns) == here.as_ref() => name,
+        _ => host::short(h, domain),
+    };
+    let services = snap.services.iter().map(|s| format!("{}.{}.svc.{domain}", s.metadata.name, s.metadata.namespace));
+    let hosts = idx.routed_hosts().into_iter().cloned();
+    let candidates: BTreeSet<String> = services.chain(hosts).map(|h| name(&h)).collect();
     close_names(input, candidates)
 }
 

@@ -79,7 +79,7 @@ fn service(svc: &ServiceView, wide: bool, style: Style) -> String {
     out.push_str(&versions(&svc.versions, wide));
     if !svc.findings.is_empty() {
         out.push('\n');
-        out.push_str(&findings(svc.findings, style));
+        out.push_str(&findings(svc.findings.iter().copied(), style));
     }
     out
 }

@@ -25,7 +25,9 @@ pub fn project<'g>(graph: &'g RouteGraph) -> CheckReport<'g> {
     let general = graph.findings.iter().map(|f| HostFinding { host: "", finding: f });
     let per_host =
         graph.hosts.iter().flat_map(|h| h.findings.iter().map(|f| HostFinding { host: &h.host, finding: f }));
-    let findings: Vec<HostFinding> = general.chain(per_host).collect();
+    let mut findings: Vec<HostFinding> = general.chain(per_host).collect();
+    // Most severe first, as the table lists them.
+    findings.sort_by_key(|f| f.finding.severity);
     let count = |sev| findings.iter().filter(|f| f.finding.severity == sev).count();
     CheckReport {
         errors: count(Severity::Error),

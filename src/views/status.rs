@@ -43,7 +43,8 @@ pub struct ServiceView<'g> {
     pub rules: Vec<RuleView<'g>>,
     pub versions: Vec<VersionView<'g>>,
     pub rollout: Option<RolloutView<'g>>,
-    pub findings: &'g [Finding],
+    /// Most severe first, as the table lists them.
+    pub findings: Vec<&'g Finding>,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,7 +170,14 @@ pub struct RolloutView<'g> {
 
 /// The document for a graph.
 pub fn project<'g>(graph: &'g RouteGraph) -> StatusReport<'g> {
-    StatusReport { services: graph.hosts.iter().map(service).collect(), findings: graph.findings.iter().collect() }
+    StatusReport { services: graph.hosts.iter().map(service).collect(), findings: by_severity(&graph.findings) }
+}
+
+/// Most severe first, in the order found within a severity: the one order of every view.
+pub fn by_severity(findings: &[Finding]) -> Vec<&Finding> {
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by_key(|f| f.severity);
+    sorted
 }
 
 fn service<'g>(node: &'g HostNode) -> ServiceView<'g> {
@@ -197,7 +205,7 @@ fn service<'g>(node: &'g HostNode) -> ServiceView<'g> {
             desired_canary_weight: r.desired_canary_weight,
             actual_canary_weight: r.actual_canary_weight,
         }),
-        findings: &node.findings,
+        findings: by_severity(&node.findings),
     }
 }
 
@@ -270,6 +278,6 @@ fn version(v: &VersionNode) -> VersionView<'_> {
 
 impl StatusReport<'_> {
     pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().copied().chain(self.services.iter().flat_map(|s| s.findings.iter()))
+        self.findings.iter().copied().chain(self.services.iter().flat_map(|s| s.findings.iter().copied()))
     }
 }

@@ -320,7 +320,10 @@ async fn parity(live: &Live) -> Result<(), String> {
         ("release, then abort", &["abort"], &["abort"]),
         ("retry", &["retry"], &["retry", "rollout"]),
         ("pause", &["pause"], &["pause"]),
-        ("promote of a paused rollout", &["promote"], &["promote"]),
+        // `--full`: a plain promote of a Rollout that is both paused and at a pause step races the controller,
+        // for upstream as for vroute (the status patch clears the pause, a reconcile before the spec patch
+        // unpauses re-adds it), so its outcome is not the commands' to compare.
+        ("promote --full of a paused rollout", &["promote", "--full"], &["promote", "--full"]),
     ];
     for (what, ours, theirs) in sequence {
         if what.starts_with("release") {

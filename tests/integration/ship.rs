@@ -12,7 +12,7 @@ async fn version_prints_the_plugin_and_the_server() {
     assert!(text.contains("Server Version: v1.35."), "{text}");
     let json: serde_json::Value =
         serde_json::from_slice(&env().vroute().args(["version", "-o", "json"]).output().unwrap().stdout).unwrap();
-    assert_eq!(json["clientVersion"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["clientVersion"], format!("v{}", env!("CARGO_PKG_VERSION")), "as the table spells it");
 }
 
 #[tokio::test]

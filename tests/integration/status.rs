@@ -198,6 +198,12 @@ async fn errors_name_the_problem_and_use_documented_exit_codes() {
     assert_eq!(out.status.code(), Some(5));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no Service or VirtualService host \"bb\"") && err.contains("did you mean: b"), "{err}");
+    let suggested = err.split("did you mean:").nth(1).unwrap_or_default();
+    assert!(!suggested.contains(&format!("b.{ns}")), "each service named once: {err}");
+    // A namespace that does not exist is said to be one, with the close names there are.
+    let out = run(&["status", "-n", &format!("{ns}x")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("(there is no namespace {ns}x; did you mean: {ns}")), "{err}");
 
     let (_, kubeconfig) = env.restricted_user(&ns, "nobody").await;
     let out = env.vroute().env("KUBECONFIG", &kubeconfig).args(["status", "-n", &ns]).output().unwrap();

@@ -26,8 +26,7 @@ use clap::Args;
 /// Which Rollouts a command acts on: names, or a label selector.
 #[derive(Args, Debug)]
 pub struct Targets {
-    /// The Rollouts to act on, in the namespace (-n); promote and abort also take a Service whose
-    /// VirtualService runs a plain canary. Each is done in turn; a failure does not stop the others.
+    /// The Rollouts to act on, in the namespace (-n), each in turn (a failure does not stop the others).
     #[arg(value_name = "NAME", required_unless_present = "selector")]
     pub names: Vec<String>,
     /// Act on every Rollout of the namespace whose labels match (kubectl's syntax: app=reviews,tier!=db).
@@ -51,7 +50,8 @@ pub struct RolloutFlags {
 /// Flags of `promote` and `abort` for a plain VirtualService canary (no Rollout).
 #[derive(Args, Debug)]
 pub struct CanaryFlags {
-    /// Treat each NAME as a Service whose VirtualService runs a plain canary, even when a Rollout has that name.
+    /// Treat each NAME as a Service running a plain canary (its VirtualService route or HTTPRoute rule), even
+    /// when a Rollout has that name. Without it, a NAME no Rollout has is taken as such a Service.
     #[arg(long, conflicts_with = "selector")]
     pub service: bool,
     /// Plain canary: the stable version (default: the one recorded by earlier vroute edits of the route).
