@@ -53,35 +53,34 @@ async fn candidates(words: &[String]) -> (Vec<String>, u8) {
     let mut sub: Option<&clap::Command> = None;
     let mut words = typed.iter();
     while let Some(w) = words.next() {
-        match w.as_str() {
-            "-n" | "--namespace" => kube.namespace = words.next().cloned(),
-            "--context" => kube.context = words.next().cloned(),
-            "--kubeconfig" => kube.kubeconfig = words.next().map(Into::into),
+        // kubectl's forms: `-n shop`, `--namespace shop`, `--namespace=shop`, `-nshop`, `-n=shop`.
+        let (flag, attached) = split_flag(w);
+        let mut value = || attached.map(str::to_string).or_else(|| words.next().cloned());
+        match flag {
+            "-n" | "--namespace" => kube.namespace = value(),
+            "--context" => kube.context = value(),
+            "--kubeconfig" => kube.kubeconfig = value().map(Into::into),
             w if w.starts_with('-') => {}
             w if sub.is_none() => sub = root.find_subcommand(w),
             _ => {}
         }
     }
     let cmd = sub.unwrap_or(&root);
+    // A value being typed attached to its flag (`--output=ya`, `-nsh`): complete the value, keep the form.
+    let (flag, attached) = split_flag(partial);
+    if let Some(value) = attached {
+        let form = &partial[..partial.len() - value.len()];
+        let (values, directive) = flag_values(cmd, &root, flag, &kube).await;
+        let values = values.into_iter().filter(|v| v.starts_with(value)).map(|v| format!("{form}{v}")).collect();
+        return (values, directive);
+    }
     let prefixed = |items: Vec<String>| items.into_iter().filter(|c| c.starts_with(partial)).collect::<Vec<_>>();
 
-    if let Some(flag) = typed.last().filter(|w| w.starts_with('-')) {
+    if let Some(flag) = typed.last().filter(|w| w.starts_with('-') && split_flag(w).1.is_none()) {
         let takes_value = find_arg(cmd, &root, flag).is_some_and(|a| a.get_action().takes_values());
         if takes_value {
-            return match flag.as_str() {
-                "-n" | "--namespace" => (
-                    prefixed(names(&kube, Res { group: "", version: "v1", plural: "namespaces" }, false).await),
-                    NO_FILES,
-                ),
-                "--context" => (prefixed(contexts()), NO_FILES),
-                "--kubeconfig" | "-f" | "--filename" => (Vec::new(), FILES),
-                _ => {
-                    let values = find_arg(cmd, &root, flag)
-                        .map(|a| a.get_possible_values().iter().map(|v| v.get_name().to_string()).collect())
-                        .unwrap_or_default();
-                    (prefixed(values), NO_FILES)
-                }
-            };
+            let (values, directive) = flag_values(cmd, &root, flag, &kube).await;
+            return (prefixed(values), directive);
         }
     }
     if partial.starts_with('-') {
@@ -111,6 +110,41 @@ async fn candidates(words: &[String]) -> (Vec<String>, u8) {
     (prefixed(found), NO_FILES)
 }
 
+/// A flag word and the value attached to it: `--namespace=shop` and `-n=shop` and `-nshop` are `-n`/`--namespace`
+/// with `shop`; anything else has none.
+fn split_flag(word: &str) -> (&str, Option<&str>) {
+    if let Some(long) = word.strip_prefix("--") {
+        return match long.split_once('=') {
+            Some((name, value)) => (&word[..2 + name.len()], Some(value)),
+            None => (word, None),
+        };
+    }
+    match word.strip_prefix('-').filter(|rest| rest.len() > 1) {
+        // Only value-taking shorts attach a value (`-A` and `-w` combine as booleans).
+        Some(rest) if ["n", "o", "f", "l"].contains(&&rest[..1]) => {
+            (&word[..2], Some(rest[1..].strip_prefix('=').unwrap_or(&rest[1..])))
+        }
+        _ => (word, None),
+    }
+}
+
+/// The values a flag takes, and whether files may complete it.
+async fn flag_values(cmd: &clap::Command, root: &clap::Command, flag: &str, kube: &KubeArgs) -> (Vec<String>, u8) {
+    match flag {
+        "-n" | "--namespace" => {
+            (names(kube, Res { group: "", version: "v1", plural: "namespaces" }, false).await, NO_FILES)
+        }
+        "--context" => (contexts(), NO_FILES),
+        "--kubeconfig" | "-f" | "--filename" => (Vec::new(), FILES),
+        _ => {
+            let values = find_arg(cmd, root, flag)
+                .map(|a| a.get_possible_values().iter().map(|v| v.get_name().to_string()).collect())
+                .unwrap_or_default();
+            (values, NO_FILES)
+        }
+    }
+}
+
 fn find_arg<'a>(cmd: &'a clap::Command, root: &'a clap::Command, flag: &str) -> Option<&'a clap::Arg> {
     let matches = |a: &&clap::Arg| {
         flag.strip_prefix("--").is_some_and(|l| a.get_long() == Some(l))
@@ -120,6 +154,22 @@ fn find_arg<'a>(cmd: &'a clap::Command, root: &'a clap::Command, flag: &str) -> 
                 .is_some_and(|c| flag.len() == 2 && a.get_short() == Some(c))
     };
     cmd.get_arguments().find(matches).or_else(|| root.get_arguments().find(matches))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_flag;
+
+    #[test]
+    fn kubectl_flag_forms_are_split() {
+        assert_eq!(split_flag("--namespace=shop"), ("--namespace", Some("shop")));
+        assert_eq!(split_flag("-nshop"), ("-n", Some("shop")));
+        assert_eq!(split_flag("-n=shop"), ("-n", Some("shop")));
+        assert_eq!(split_flag("--output="), ("--output", Some("")));
+        assert_eq!(split_flag("-n"), ("-n", None));
+        assert_eq!(split_flag("-Aw"), ("-Aw", None));
+        assert_eq!(split_flag("reviews"), ("reviews", None));
+    }
 }
 
 #[derive(Clone, serde::Deserialize)]

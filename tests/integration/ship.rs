@@ -34,6 +34,16 @@ async fn kubectl_completes_commands_flags_and_service_names_through_the_plugin()
     let names = complete(&["status", "-n", &ns, "r"]);
     assert!(names.contains("reviews") && names.contains("ratings"), "{names}");
     assert!(names.trim_end().ends_with(":4"), "no file completion: {names}");
+    // kubectl's other flag forms name the namespace too.
+    for form in [format!("--namespace={ns}"), format!("-n{ns}"), format!("-n={ns}")] {
+        let names = complete(&["status", &form, "rev"]);
+        assert!(names.lines().next() == Some("reviews"), "{form}: {names}");
+    }
+    // A value typed attached to its flag completes in that form.
+    let values = complete(&["status", "--output=y"]);
+    assert!(values.lines().next() == Some("--output=yaml"), "{values}");
+    let namespaces = complete(&["status", &format!("-n{}", &ns[..ns.len() - 1])]);
+    assert!(namespaces.lines().any(|l| l == format!("-n{ns}")), "{namespaces}");
 }
 
 #[test]
