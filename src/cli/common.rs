@@ -11,20 +11,23 @@ use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Where every command's help lists the connection flags, apart from its own.
+const CLUSTER_FLAGS: &str = "Cluster flags (as kubectl's)";
+
 /// kubectl's connection flags.
 #[derive(Args, Clone, Debug, Default)]
 pub struct KubeArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = CLUSTER_FLAGS)]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = CLUSTER_FLAGS)]
     pub context: Option<String>,
     /// The namespace to act in (default: the context's namespace).
-    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    #[arg(short = 'n', long, global = true, value_name = "NS", help_heading = CLUSTER_FLAGS)]
     pub namespace: Option<String>,
     /// How long to wait for one API request before giving up (e.g. 30s, 1m; from 1ms to 1h).
-    #[arg(long, global = true, value_name = "DURATION", default_value = "30s",
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", help_heading = CLUSTER_FLAGS,
           value_parser = duration::flag(duration::REQUEST_TIMEOUT))]
     pub request_timeout: Duration,
 }

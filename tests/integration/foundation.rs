@@ -139,6 +139,12 @@ fn binaries_answer_help_and_version_and_kubectl_finds_the_plugin() {
         let help = Command::new(bin).arg("--help").output().unwrap();
         assert!(help.status.success() && String::from_utf8_lossy(&help.stdout).contains("Usage"));
     }
+    // A command's own flags first, kubectl's connection flags apart under their own heading.
+    let help = Command::new(env!("CARGO_BIN_EXE_kubectl-vroute")).args(["status", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let (own, cluster) = help.split_once("Cluster flags (as kubectl's):").expect("a cluster-flags heading");
+    assert!(own.contains("--watch") && !own.contains("--context"), "{help}");
+    assert!(cluster.contains("--context") && cluster.contains("--namespace"), "{help}");
 
     let env = env();
     let plugin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_kubectl-vroute")).parent().unwrap();
