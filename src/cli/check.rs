@@ -18,7 +18,8 @@ pub struct CheckArgs {
     /// Every namespace.
     #[arg(short = 'A', long, conflicts_with = "filename")]
     pub all_namespaces: bool,
-    /// Lint these manifests offline instead of the cluster (files, directories, or - for stdin).
+    /// Lint these manifests offline instead of the cluster (files, directories, or - for stdin). Objects that
+    /// name no namespace are read as in -n (default: `default`), as `kubectl apply -f` would create them.
     #[arg(short = 'f', long = "filename", value_name = "FILE", num_args = 1..)]
     pub filename: Vec<PathBuf>,
     /// Output format (table and wide print the same lines).

@@ -280,7 +280,11 @@ async fn check_lints_manifests_offline() {
     );
     let out = offline(&broken);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("VR110"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("VR110 VirtualService/default/b"));
+    // -n says where manifests without a namespace go, as for `kubectl apply -f`.
+    let out =
+        env().vroute().env("KUBECONFIG", "/nonexistent").args(["check", "-n", "shop", "-f"]).arg(&broken).output();
+    assert!(String::from_utf8_lossy(&out.unwrap().stdout).contains("VR110 VirtualService/shop/b"));
 
     let bad = dir.join("bad.yaml");
     std::fs::write(
