@@ -126,7 +126,7 @@ async fn main() {
          kubectl patch rollout reviews -n prod --type merge -p '{{\"spec\":{{\"template\":{{\"metadata\":{{\"labels\":{{\"version\":\"v4\"}}}}}}}}}}'\n  \
          kubectl vroute wait reviews -n prod     # the steps, the judge's pass, Healthy",
         kubeconfig = live.kubeconfig.display(),
-        plugin = support::plugin_dir().display(),
+        plugin = support::plugin_bin().display(),
         krew = concat!(env!("CARGO_MANIFEST_DIR"), "/krew"),
         kubectl = live.kubectl.parent().map(|p| p.display().to_string()).unwrap_or_default(),
     );

@@ -152,4 +152,10 @@ fn binaries_answer_help_and_version_and_kubectl_finds_the_plugin() {
     let out = env.kubectl().env("PATH", path).args(["vroute", "--version"]).output().unwrap();
     assert!(out.status.success(), "kubectl vroute: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+    // On the PATH the demo prints, `kubectl plugin list` finds the plugin with no warning (cargo's own directory
+    // also holds kubectl-vroute.d, dep-info kubectl would warn about as a plugin that is not executable).
+    let out = env.kubectl().env("PATH", crate::support::plugin_path()).args(["plugin", "list"]).output().unwrap();
+    let (listed, warned) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(listed.contains("vroute-plugin/kubectl-vroute"), "{listed}");
+    assert!(!warned.contains("kubectl-vroute"), "{warned}");
 }

@@ -322,7 +322,7 @@ pub fn role_for(ns: &str, user: &str, rules: &str) -> String {
 pub fn plugin_path() -> String {
     format!(
         "{}:{}/krew:{}",
-        plugin_dir().display(),
+        plugin_bin().display(),
         env!("CARGO_MANIFEST_DIR"),
         std::env::var("PATH").unwrap_or_default()
     )
@@ -330,6 +330,24 @@ pub fn plugin_path() -> String {
 
 /// The directory holding the built `kubectl-vroute` (cargo sets the path for integration tests; the demo
 /// example sits one level below it).
+/// A directory holding only the plugin (a link to the built `kubectl-vroute`), for PATH: cargo's own output
+/// directory also holds `kubectl-vroute.d` (dep-info), which `kubectl plugin list` warns about as a plugin
+/// that is not executable.
+pub fn plugin_bin() -> PathBuf {
+    let built = plugin_dir();
+    let dir = built.join("vroute-plugin");
+    let link = dir.join("kubectl-vroute");
+    if std::fs::symlink_metadata(&link).is_err() {
+        std::fs::create_dir_all(&dir).expect("plugin bin directory");
+        // Concurrent tests may race to create it: one link is all it takes.
+        match std::os::unix::fs::symlink(built.join("kubectl-vroute"), &link) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => panic!("link the plugin: {e}"),
+            _ => {}
+        }
+    }
+    dir
+}
+
 pub fn plugin_dir() -> PathBuf {
     match option_env!("CARGO_BIN_EXE_kubectl-vroute") {
         Some(bin) => Path::new(bin).parent().unwrap().to_path_buf(),
