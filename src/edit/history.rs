@@ -17,7 +17,7 @@
 //! `kubectl rollout undo`. Only `spec.http` is recorded: subsets `pin` added to a DestinationRule stay.
 
 use super::context::Context;
-use super::object::{Annotated, Draft};
+use super::object::{Annotated, Draft, RouteList};
 use super::{EditError, Summary, guard, roles};
 use crate::istio::HttpRoute;
 use crate::objects::parse;
@@ -50,8 +50,8 @@ impl Revision {
     /// The routes recorded, under the name `A` keeps them (a revision of the other kind has none).
     pub fn routes<A: Annotated>(&self) -> Option<&[Value]> {
         match A::ROUTES {
-            "http" => self.http.as_deref(),
-            _ => self.rules.as_deref(),
+            RouteList::Http => self.http.as_deref(),
+            RouteList::Rules => self.rules.as_deref(),
         }
     }
 
@@ -82,7 +82,10 @@ pub fn record<A: Annotated>(after: &mut A, before: &A, command: String, now: Tim
     let mut history = read(before)?;
     let revision = history.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
     let routes = Some(before.raw_routes());
-    let (http, rules) = if A::ROUTES == "http" { (routes, None) } else { (None, routes) };
+    let (http, rules) = match A::ROUTES {
+        RouteList::Http => (routes, None),
+        RouteList::Rules => (None, routes),
+    };
     history.push(Revision {
         revision,
         // Seconds are precise enough to tell edits apart by eye, and keep the annotation short.
@@ -140,9 +143,9 @@ pub fn chosen<A: Annotated>(obj: &A, revision: Option<u32>) -> Result<(Revision,
             available: history.iter().map(Revision::describe).collect(),
         })?,
     };
-    let routes = entry
-        .routes::<A>()
-        .ok_or_else(|| damaged(obj, format!("revision {} holds no {} to restore", entry.revision, A::ROUTES)))?;
+    let routes = entry.routes::<A>().ok_or_else(|| {
+        damaged(obj, format!("revision {} holds no {} to restore", entry.revision, A::ROUTES.field()))
+    })?;
     Ok((entry.clone(), routes.to_vec()))
 }
 

@@ -73,8 +73,8 @@ impl Draft {
 /// A route object being edited, as the records vroute keeps on it (the undo history, the versions' roles)
 /// see it: a VirtualService with its `spec.http`, or an HTTPRoute with its `spec.rules`.
 pub trait Annotated {
-    /// The spec field holding the routes, and the history's name for them: `http`, `rules`.
-    const ROUTES: &'static str;
+    /// Which list holds the routes (and which field of a history revision records them).
+    const ROUTES: RouteList;
     fn annotation(&self, key: &str) -> Option<&str>;
     fn set_annotation(&mut self, key: &str, value: Option<String>);
     /// `VirtualService prod/reviews`, for messages.
@@ -85,8 +85,25 @@ pub trait Annotated {
     fn raw_routes(&self) -> Vec<Value>;
 }
 
+/// A route object's list of routes: a VirtualService's `spec.http`, an HTTPRoute's `spec.rules`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteList {
+    Http,
+    Rules,
+}
+
+impl RouteList {
+    /// The spec field, as messages name it.
+    pub fn field(self) -> &'static str {
+        match self {
+            RouteList::Http => "http",
+            RouteList::Rules => "rules",
+        }
+    }
+}
+
 impl Annotated for Draft {
-    const ROUTES: &'static str = "http";
+    const ROUTES: RouteList = RouteList::Http;
     fn annotation(&self, key: &str) -> Option<&str> {
         Draft::annotation(self, key)
     }

@@ -4,7 +4,7 @@ use super::context::{Context, Version};
 use super::object::Draft;
 use super::{EditError, Summary, guard, roles};
 use crate::istio::HttpRoute;
-use crate::istio::route::percent;
+use crate::istio::route::{VersionKey, percent};
 use serde_json::{Value, json};
 
 /// One `VERSION=WEIGHT` argument.
@@ -113,16 +113,8 @@ fn apply_split(vs: &mut Draft, index: usize, split: &[(&Version, u64)], ctx: &Co
     let typed = vs.http()[index].route.clone();
     let mut http = vs.raw_http();
     let mut dests: Vec<Value> = http[index]["route"].as_array().cloned().unwrap_or_default();
-    let mut placed = vec![false; split.len()];
-    for (raw, dest) in dests.iter_mut().zip(&typed) {
-        let key = ctx.key(&dest.destination);
-        let hit = split.iter().enumerate().position(|(i, (v, _))| !placed[i] && v.key == key);
-        raw["weight"] = json!(hit.map_or(0, |i| split[i].1));
-        if let Some(i) = hit {
-            placed[i] = true;
-        }
-    }
-    for ((v, w), _) in split.iter().zip(&placed).filter(|(_, placed)| !**placed) {
+    let keys: Vec<VersionKey> = typed.iter().map(|d| ctx.key(&d.destination)).collect();
+    for (v, w) in place(&mut dests, &keys, split) {
         let destination = ctx.destination(v, &typed, &dests);
         dests.push(json!({"destination": destination, "weight": w}));
     }
@@ -132,8 +124,27 @@ fn apply_split(vs: &mut Draft, index: usize, split: &[(&Version, u64)], ctx: &Co
     let (key, label) = (route.key(index), route.label(index));
     let after = named_shares(route, ctx);
     roles::record(vs, &key, &before, &after)?;
-    let state = after.iter().map(|(n, s)| format!("{n} {}%", percent(*s))).collect::<Vec<_>>().join(", ");
-    Ok(Summary { subject: label, state })
+    Ok(Summary { subject: label, state: split_state(&after) })
+}
+
+/// Writes the split's weights into `entries` (a route's destinations or a rule's backends, as written; `keys`
+/// the version each goes to): an entry of a named version gets its weight, the others 0. Returns the versions
+/// no entry goes to yet, with their weights, for the caller to append in its API's shape.
+pub fn place<'v>(entries: &mut [Value], keys: &[VersionKey], split: &[(&'v Version, u64)]) -> Vec<(&'v Version, u64)> {
+    let mut placed = vec![false; split.len()];
+    for (raw, key) in entries.iter_mut().zip(keys) {
+        let hit = split.iter().enumerate().position(|(i, (v, _))| !placed[i] && &v.key == key);
+        raw["weight"] = json!(hit.map_or(0, |i| split[i].1));
+        if let Some(i) = hit {
+            placed[i] = true;
+        }
+    }
+    split.iter().zip(placed).filter(|(_, placed)| !placed).map(|(s, _)| *s).collect()
+}
+
+/// `v1 90%, v2 10%`, a split as messages state it.
+pub fn split_state(shares: &[(String, f64)]) -> String {
+    shares.iter().map(|(n, s)| format!("{n} {}%", percent(*s))).collect::<Vec<_>>().join(", ")
 }
 
 /// `(version name, share %)` of each destination of a route.

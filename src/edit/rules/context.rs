@@ -61,14 +61,15 @@ impl RuleContext {
             .map(|u| Doubt { rollout: u.object.clone(), error: u.error.clone(), ownership: None })
             .collect();
         let routed = node.versions.iter().map(|v| v.key.clone()).collect();
-        let versions = with_candidates(crate::edit::context::versions(node), snap, &node.host, req.domain);
+        let idx = Index::new(snap, req.domain);
+        let versions = with_candidates(crate::edit::context::versions(node), snap, &idx, &node.host);
         Ok(RuleContext {
             host: node.host.clone(),
             namespace: req.namespace.to_string(),
             domain: req.domain.to_string(),
             version_label: req.version_label.to_string(),
             route,
-            values: values(&versions, snap, req.domain, req.version_label),
+            values: values(&versions, &idx, req.version_label),
             routed,
             versions,
             owners,
@@ -167,8 +168,8 @@ impl RuleContext {
 /// only pods the host's selector selects (`reviews-v3` with `app: reviews, version: v3` under `reviews` with
 /// `app: reviews`), as one Service per version is laid out. A Service with other pods is not a version of this
 /// one, so a typo cannot send its traffic to an unrelated service.
-fn with_candidates(mut versions: Vec<Version>, snap: &Snapshot, target: &str, domain: &str) -> Vec<Version> {
-    let idx = Index::new(snap, domain);
+fn with_candidates(mut versions: Vec<Version>, snap: &Snapshot, idx: &Index, target: &str) -> Vec<Version> {
+    let domain = idx.domain();
     let Some(parent) = idx.service(target) else { return versions };
     let Some(selector) = parent.spec.selector.as_ref().filter(|s| !s.is_empty()) else { return versions };
     let ns = &parent.metadata.namespace;
@@ -193,8 +194,7 @@ fn with_candidates(mut versions: Vec<Version>, snap: &Snapshot, target: &str, do
 }
 
 /// The version-label value the Service of each host-level version selects.
-fn values(versions: &[Version], snap: &Snapshot, domain: &str, label: &str) -> Vec<(VersionKey, String)> {
-    let idx = Index::new(snap, domain);
+fn values(versions: &[Version], idx: &Index, label: &str) -> Vec<(VersionKey, String)> {
     versions
         .iter()
         .filter(|v| v.key.subset.is_none())

@@ -3,7 +3,7 @@
 //! vroute does not model (filters, matches, timeouts, unknown keys) survives the round trip.
 
 use crate::edit::EditError;
-use crate::edit::object::{self, Annotated};
+use crate::edit::object::{self, Annotated, RouteList};
 use crate::gateway::objects::{HttpRoute, Rule};
 use serde_json::Value;
 
@@ -46,7 +46,7 @@ impl RouteDraft {
 }
 
 impl Annotated for RouteDraft {
-    const ROUTES: &'static str = "rules";
+    const ROUTES: RouteList = RouteList::Rules;
 
     fn annotation(&self, key: &str) -> Option<&str> {
         self.view.metadata.annotations.get(key).map(String::as_str)

@@ -10,7 +10,6 @@ use crate::edit::context::Version;
 use crate::edit::weights::{self, Weight};
 use crate::edit::{EditError, Summary, roles};
 use crate::gateway::objects::Rule;
-use crate::istio::route::percent;
 use serde_json::{Value, json};
 
 pub fn set_weight(
@@ -96,16 +95,8 @@ fn apply_split(
     let before = named_shares(&route.rules()[index], ctx);
     let mut rules = route.raw_rules();
     let mut backends: Vec<Value> = rules[index]["backendRefs"].as_array().cloned().unwrap_or_default();
-    let mut placed = vec![false; split.len()];
-    for (raw, b) in backends.iter_mut().zip(&typed) {
-        let key = ctx.key(b);
-        let hit = split.iter().enumerate().position(|(i, (v, _))| !placed[i] && v.key == key);
-        raw["weight"] = json!(hit.map_or(0, |i| split[i].1));
-        if let Some(i) = hit {
-            placed[i] = true;
-        }
-    }
-    for ((v, w), _) in split.iter().zip(&placed).filter(|(_, placed)| !**placed) {
+    let keys: Vec<_> = typed.iter().map(|b| ctx.key(b)).collect();
+    for (v, w) in weights::place(&mut backends, &keys, split) {
         let mut backend = ctx.backend(v, &typed)?;
         backend["weight"] = json!(w);
         backends.push(backend);
@@ -116,8 +107,7 @@ fn apply_split(
     let (key, label) = (rule.key(index), rule.label(index));
     let after = named_shares(rule, ctx);
     roles::record(route, &key, &before, &after)?;
-    let state = after.iter().map(|(n, s)| format!("{n} {}%", percent(*s))).collect::<Vec<_>>().join(", ");
-    Ok(Summary { subject: label, state })
+    Ok(Summary { subject: label, state: weights::split_state(&after) })
 }
 
 /// `(version name, share %)` of each backend of a rule.
