@@ -9,8 +9,8 @@
 //!
 //! Then, through the real kubectl: `kubectl vroute status -n shop`, a good release of `reviews` that the
 //! controller takes through its steps while the judge passes it, and a bad one (five times the errors) that the
-//! judge fails and the controller aborts. It keeps running so you can explore; `--once` stops at the end (the
-//! tests run it so).
+//! judge fails and the controller aborts. It keeps running so you can explore until Ctrl-C, which (at any step)
+//! stops every process it started and removes its scratch directory; `--once` stops at the end instead.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -28,6 +28,24 @@ const STEPS: u8 = 5;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let once = std::env::args().any(|a| a == "--once");
+    // Ctrl-C at any step drops the demo (its Drop impls kill the processes it started), then its scratch
+    // directory goes; a user who stops a slow first run is left nothing to clean up by hand.
+    tokio::select! {
+        () = demo(once) => {}
+        _ = tokio::signal::ctrl_c() => eprintln!("\ndemo: Ctrl-C, stopping the cluster"),
+    }
+    let scratch = support::scratch_dir_path();
+    if let Err(e) = std::fs::remove_dir_all(&scratch)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!("demo: could not remove {}: {e}", scratch.display());
+    }
+    eprintln!("demo: stopped; removed {}", scratch.display());
+    // Not waiting for blocking threads still inside a kubectl the terminal's Ctrl-C has already stopped.
+    std::process::exit(0);
+}
+
+async fn demo(once: bool) {
     let started = Instant::now();
     let live = step(
         1,
@@ -124,13 +142,14 @@ async fn main() {
          kubectl get deployments,pods -n shop\n  \
          kubectl vroute status reviews -n prod --watch --prometheus-url {prometheus}     # in one shell, then in another:\n  \
          kubectl patch rollout reviews -n prod --type merge -p '{{\"spec\":{{\"template\":{{\"metadata\":{{\"labels\":{{\"version\":\"v4\"}}}}}}}}}}'\n  \
-         kubectl vroute wait reviews -n prod     # the steps, the judge's pass, Healthy",
+         kubectl vroute wait reviews -n prod     # the steps, the judge's pass, Healthy\n\n\
+         Press Ctrl-C to stop the cluster and remove its files.",
         kubeconfig = live.kubeconfig.display(),
         plugin = support::plugin_bin().display(),
         krew = concat!(env!("CARGO_MANIFEST_DIR"), "/krew"),
         kubectl = live.kubectl.parent().map(|p| p.display().to_string()).unwrap_or_default(),
     );
-    let _ = tokio::signal::ctrl_c().await;
+    std::future::pending::<()>().await;
 }
 
 /// Runs a command the way a user would, printed first, its output on the terminal (on a blocking thread: the

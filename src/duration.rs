@@ -14,8 +14,16 @@ use std::time::Duration;
 pub struct Range {
     pub min: Duration,
     pub max: Duration,
-    /// Whether a part of a second is refused (a window is counted in whole seconds).
-    pub whole_seconds: bool,
+    /// The smallest step: a window is counted in whole seconds, a route's timeouts in whole milliseconds
+    /// (what both route APIs can write).
+    pub resolution: Resolution,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    Any,
+    Milliseconds,
+    Seconds,
 }
 
 const fn secs(n: u64) -> Duration {
@@ -23,18 +31,32 @@ const fn secs(n: u64) -> Duration {
 }
 
 /// `--request-timeout`: one API request.
-pub const REQUEST_TIMEOUT: Range = Range { min: Duration::from_millis(1), max: secs(3_600), whole_seconds: false };
+pub const REQUEST_TIMEOUT: Range =
+    Range { min: Duration::from_millis(1), max: secs(3_600), resolution: Resolution::Any };
 /// `--prometheus-timeout`: one Prometheus query.
-pub const PROMETHEUS_TIMEOUT: Range = Range { min: Duration::from_millis(1), max: secs(300), whole_seconds: false };
+pub const PROMETHEUS_TIMEOUT: Range =
+    Range { min: Duration::from_millis(1), max: secs(300), resolution: Resolution::Any };
 /// `wait --timeout`: a whole rollout.
-pub const WAIT_TIMEOUT: Range = Range { min: Duration::from_millis(1), max: secs(7 * 86_400), whole_seconds: false };
+pub const WAIT_TIMEOUT: Range =
+    Range { min: Duration::from_millis(1), max: secs(7 * 86_400), resolution: Resolution::Any };
 /// `window` (HTTP) and `analyze --window`: the judged period.
-pub const WINDOW: Range = Range { min: secs(60), max: secs(366 * 86_400), whole_seconds: true };
+pub const WINDOW: Range = Range { min: secs(60), max: secs(366 * 86_400), resolution: Resolution::Seconds };
 /// `step` (HTTP) and `analyze --step`: one step of the sequential test. At least two scrapes of a 5 s
 /// interval, so every step holds counts.
-pub const STEP: Range = Range { min: secs(10), max: secs(3_600), whole_seconds: true };
+pub const STEP: Range = Range { min: secs(10), max: secs(3_600), resolution: Resolution::Seconds };
 /// `vroute-analysis --cache-ttl`: 0 keeps only request coalescing.
-pub const CACHE_TTL: Range = Range { min: Duration::ZERO, max: secs(3_600), whole_seconds: false };
+pub const CACHE_TTL: Range = Range { min: Duration::ZERO, max: secs(3_600), resolution: Resolution::Any };
+
+/// `timeout` and `retries --per-try-timeout`: one request to a route (Gateway API writes at most 99999h; a day
+/// is plenty).
+pub const ROUTE_TIMEOUT: Range =
+    Range { min: Duration::from_millis(1), max: secs(86_400), resolution: Resolution::Milliseconds };
+/// `fault --delay`: the delay injected before a request is forwarded.
+pub const FAULT_DELAY: Range =
+    Range { min: Duration::from_millis(1), max: secs(3_600), resolution: Resolution::Milliseconds };
+/// `circuit-break --ejection` and `--interval`: outlier detection's times.
+pub const EJECTION: Range =
+    Range { min: Duration::from_millis(1), max: secs(86_400), resolution: Resolution::Milliseconds };
 
 /// Why a duration was refused. The message names the text and what would be accepted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -47,8 +69,8 @@ pub enum DurationError {
     Calendar { text: String },
     #[error("{text:?} is out of range: {range}")]
     OutOfRange { text: String, range: Range },
-    #[error("{text:?}: give whole seconds")]
-    Fraction { text: String },
+    #[error("{text:?}: give whole {unit}")]
+    Fraction { text: String, unit: &'static str },
 }
 
 impl fmt::Display for Range {
@@ -77,8 +99,13 @@ pub fn parse(text: &str, range: Range) -> Result<Duration, DurationError> {
     if duration < range.min || duration > range.max {
         return Err(DurationError::OutOfRange { text: text.to_string(), range });
     }
-    if range.whole_seconds && duration.subsec_nanos() != 0 {
-        return Err(err(|text| DurationError::Fraction { text }));
+    let (step, unit) = match range.resolution {
+        Resolution::Any => (1, ""),
+        Resolution::Milliseconds => (1_000_000, "milliseconds"),
+        Resolution::Seconds => (1_000_000_000, "seconds"),
+    };
+    if duration.subsec_nanos() % step != 0 {
+        return Err(DurationError::Fraction { text: text.to_string(), unit });
     }
     Ok(duration)
 }
@@ -108,11 +135,41 @@ pub fn format(d: Duration) -> String {
     out
 }
 
+/// As Istio stores a duration (protobuf's JSON form, which Go's duration syntax reads too): `7s`, `0.25s`.
+pub fn istio(d: Duration) -> String {
+    let millis = d.subsec_millis();
+    if millis == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}.{}s", d.as_secs(), format!("{millis:03}").trim_end_matches('0'))
+    }
+}
+
+/// As Gateway API writes a duration (GEP-2257: hours, minutes, seconds and milliseconds, no days, no
+/// fractions): `1h30m`, `250ms`, `1s500ms`.
+pub fn gateway_api(d: Duration) -> String {
+    if d.is_zero() {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    let mut secs = d.as_secs();
+    for (unit, size) in [("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    if d.subsec_millis() > 0 {
+        out.push_str(&format!("{}ms", d.subsec_millis()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ANY: Range = Range { min: Duration::ZERO, max: secs(366 * 86_400), whole_seconds: false };
+    const ANY: Range = Range { min: Duration::ZERO, max: secs(366 * 86_400), resolution: Resolution::Any };
 
     #[test]
     fn one_grammar_for_flags_and_parameters() {

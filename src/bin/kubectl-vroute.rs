@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let width = terminal_size::terminal_size().map(|(w, _)| usize::from(w.0));
     let style = Style::new(std::io::stdout().is_terminal(), no_color, width);
+    cli::init_logging(cli.verbosity, !no_color && std::io::stderr().is_terminal());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
     let outcome = match runtime {
         Ok(rt) => rt.block_on(cli::run(cli, style)),

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where every command's help lists the connection flags, apart from its own.
-const CLUSTER_FLAGS: &str = "Cluster flags (as kubectl's)";
+pub const CLUSTER_FLAGS: &str = "Cluster flags (as kubectl's)";
 
 /// kubectl's connection flags.
 #[derive(Args, Clone, Debug, Default)]

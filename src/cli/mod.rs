@@ -26,6 +26,11 @@ use std::io::Write;
 pub struct PluginCli {
     #[command(flatten)]
     pub kube: KubeArgs,
+    /// Log detail to stderr, as kubectl's -v: 1 and up, the full cause of a failure (the request, the
+    /// library's error); 6 and up, every API server and Prometheus request too; 9, everything.
+    #[arg(short = 'v', long = "v", global = true, value_name = "LEVEL", default_value_t = 0,
+          help_heading = common::CLUSTER_FLAGS)]
+    pub verbosity: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -44,6 +49,19 @@ pub enum Command {
     Mirror(edit::MirrorArgs),
     /// Route each caller version to the same version of the service (sourceLabels routes before the default).
     Pin(edit::PinArgs),
+    /// Send the requests that match conditions (a header, a cookie, a path, a query parameter, a caller label)
+    /// to one version, before the catch-all route; --remove takes the route out; alone, lists such routes.
+    Route(edit::policy::RouteArgs),
+    /// Set a route's request timeout (`timeout reviews 5s`; --off removes it).
+    Timeout(edit::policy::TimeoutArgs),
+    /// Set a route's retries (`--attempts 3 --per-try-timeout 2s --retry-on 5xx`; --off: none).
+    Retries(edit::policy::RetriesArgs),
+    /// Inject a delay or an abort into a share of a route's requests, or only of those matching conditions
+    /// (--off removes it). Refused on the catch-all route without --force: it hits every user.
+    Fault(edit::policy::FaultArgs),
+    /// Set connection limits and outlier detection for a version (its DestinationRule subset) or all of them
+    /// (--off removes them).
+    CircuitBreak(edit::policy::CircuitBreakArgs),
     /// Restore a VirtualService's routes from before the last (or the Nth) vroute edit.
     Undo(edit::UndoArgs),
     /// Promote Argo Rollouts to their next step (--full: to the end), exactly as `kubectl argo rollouts
@@ -66,6 +84,9 @@ pub enum Command {
     /// Print the plugin's version and the API server's.
     Version(version::VersionArgs),
     /// Print a shell completion script for kubectl-vroute (bash, zsh, fish, elvish, powershell).
+    // The connection flags are global, but no cluster is asked: its help leaves them out.
+    #[command(help_template = "{about-with-newline}\n{usage-heading} kubectl vroute completion <SHELL>\n\n\
+                               Arguments:\n{positionals}\n\nOptions:\n  -h, --help  Print help\n")]
     Completion(complete::CompletionArgs),
     /// kubectl's plugin completion protocol (called by the kubectl_complete-vroute script).
     #[command(name = "__complete", hide = true)]
@@ -83,6 +104,11 @@ pub async fn run(cli: PluginCli, style: Style) -> Result<Exit, Error> {
         Command::Mirror(args) => edit::mirror(kube, args).await,
         Command::Pin(args) => edit::pin(kube, args).await,
         Command::Undo(args) => edit::undo(kube, args).await,
+        Command::Route(args) => edit::policy::route(kube, args).await,
+        Command::Timeout(args) => edit::policy::timeout(kube, args).await,
+        Command::Retries(args) => edit::policy::retries(kube, args).await,
+        Command::Fault(args) => edit::policy::fault(kube, args).await,
+        Command::CircuitBreak(args) => edit::policy::circuit_break(kube, args).await,
         Command::Promote(args) => rollout::promote(kube, args).await,
         Command::Abort(args) => rollout::abort(kube, args).await,
         Command::Retry(args) => rollout::retry(kube, args).await,
@@ -93,6 +119,22 @@ pub async fn run(cli: PluginCli, style: Style) -> Result<Exit, Error> {
         Command::Completion(args) => complete::completion(args),
         Command::Complete(args) => complete::complete(args).await,
     }
+}
+
+/// Sends log lines at `-v LEVEL` to stderr (nothing at 0: a message names the problem in one line, and the
+/// detail behind it is for whoever asks). `color` as decided for stderr.
+pub fn init_logging(level: u8, color: bool) {
+    let filter = match level {
+        0 => return,
+        1..=5 => "kubectl_vroute=debug",
+        6..=8 => "kubectl_vroute=trace",
+        _ => "trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .try_init();
 }
 
 /// Writes to stdout; a reader that went away (`| head`) ends the command quietly instead of panicking.

@@ -67,6 +67,15 @@ fn build_client(config: Config) -> Result<Client, kube::Error> {
         .layer(config.base_uri_layer())
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)
+        // What kube's own stack traces (each request and its answer), for `-v 6`.
+        .map_request(|req: http::Request<_>| {
+            tracing::trace!(method = %req.method(), url = %req.uri(), "API request");
+            req
+        })
+        .map_response(|res: http::Response<_>| {
+            tracing::trace!(status = res.status().as_u16(), "API response");
+            res
+        })
         .map_err(tower::BoxError::from)
         .service(http_client);
     Ok(Client::new(service, config.default_namespace))

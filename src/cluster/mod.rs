@@ -67,6 +67,9 @@ impl Action<'_> {
 
     /// Turns a kube error into one that names the verb, the resource and the remedy.
     pub fn error(&self, server: &str, err: kube::Error) -> ClusterError {
+        // The message names the verb, the resource and the remedy; the library's whole error is for -v.
+        tracing::debug!(verb = self.verb, resource = self.resource, namespace = self.namespace, error = ?err,
+                        "API request failed");
         match err {
             kube::Error::Api(status) => match status.code {
                 403 => ClusterError::Forbidden {

@@ -151,6 +151,11 @@ pub async fn update<T, E>(
     }))
 }
 
+/// The object as stored now (for a read-only view of what an edit command would change).
+pub async fn read(cluster: &Cluster, target: Target<'_>) -> Result<Value, ClusterError> {
+    get(cluster, target, &mut None).await.map(|(_, obj)| obj)
+}
+
 /// GETs the object in the first Istio API version the server serves (remembered for the later attempts).
 async fn get(
     cluster: &Cluster,

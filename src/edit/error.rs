@@ -173,6 +173,32 @@ pub enum EditError {
     )]
     OtherVersions { vs: String, route: String, others: String, stable: String, canary: String },
 
+    #[error("{flag}: {problem}")]
+    BadValue { flag: &'static str, problem: String },
+    #[error("{problem}")]
+    BadConditions { problem: String },
+    #[error(
+        "give at least one condition (--header, --cookie, --uri, --query, --source-label); to send every request \
+         to one version use `kubectl vroute switch`"
+    )]
+    NoConditions,
+    #[error("{what}: {why}")]
+    NotInGatewayApi { what: String, why: String },
+    #[error("{what} has no Gateway API field: {route} routes {host}, and HTTPRoutes cannot express it. {instead}")]
+    NoGatewayEquivalent { what: &'static str, route: String, host: String, instead: &'static str },
+    #[error(
+        "{route} of {vs} takes every request with no condition: a fault there hits every user of the service. \
+         Fault only some requests (--header end-user=tester), or pass --force if that is what you want"
+    )]
+    FaultForEveryone { vs: String, route: String },
+    #[error(
+        "no DestinationRule has host {host} exactly: circuit breaking is set in the host's DestinationRule; \
+         create one (host: {host})"
+    )]
+    NoDestinationRuleFor { host: String },
+    #[error("{vs} has no catch-all route whose destinations a faulted route could copy: give --route")]
+    NoCatchAll { vs: String },
+
     #[error("{object}: {field} {reason}")]
     Malformed { object: String, field: String, reason: String },
 }
@@ -202,6 +228,9 @@ impl EditError {
                 | UnknownRevision { .. }
                 | RolesUnknown { .. }
                 | SameVersion { .. }
+                | BadValue { .. }
+                | BadConditions { .. }
+                | NoConditions
         )
     }
 }

@@ -13,14 +13,18 @@
 //! history (see [`history`]).
 
 pub mod canary;
+pub mod circuit;
+pub mod conditions;
 pub mod context;
 pub mod diff;
 mod error;
 mod guard;
 pub mod history;
+pub mod matched;
 mod mirror;
 pub mod object;
 pub mod pin;
+pub mod policy;
 pub mod roles;
 pub mod rules;
 pub mod weights;
@@ -73,19 +77,57 @@ pub struct Edit {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Intent {
     /// Set the split of one route: `--route` (name or `#index`), else the only or the default route.
-    SetWeight { route: Option<String>, weights: Vec<Weight>, normalize: bool },
+    SetWeight {
+        route: Option<String>,
+        weights: Vec<Weight>,
+        normalize: bool,
+    },
     /// Everything to one version.
-    Switch { route: Option<String>, version: String },
+    Switch {
+        route: Option<String>,
+        version: String,
+    },
     /// Mirror a share of a route's requests to a version; `None` stops mirroring.
-    Mirror { route: Option<String>, to: Option<MirrorTo> },
+    Mirror {
+        route: Option<String>,
+        to: Option<MirrorTo>,
+    },
     /// Pin callers to their own version, told apart by their labels or by a header.
-    Pin { by: pin::PinBy },
+    Pin {
+        by: pin::PinBy,
+    },
     /// Restore the routes from before a revision (the latest when `None`).
-    Undo { revision: Option<u32> },
+    Undo {
+        revision: Option<u32>,
+    },
     /// A plain canary (no Rollout): `step` more percentage points to the canary, or all traffic when `None`.
-    Promote { route: Option<String>, roles: canary::RoleFlags, step: Option<u64> },
+    Promote {
+        route: Option<String>,
+        roles: canary::RoleFlags,
+        step: Option<u64>,
+    },
     /// A plain canary: all traffic back to the stable version.
-    Abort { route: Option<String>, roles: canary::RoleFlags },
+    Abort {
+        route: Option<String>,
+        roles: canary::RoleFlags,
+    },
+    /// Requests that match conditions to one version, or (`to: None`) no longer.
+    Route(matched::MatchRoute),
+    /// A route's timeout; `None` removes it.
+    Timeout {
+        route: Option<String>,
+        timeout: Option<std::time::Duration>,
+    },
+    Retries {
+        route: Option<String>,
+        retries: policy::Retries,
+    },
+    /// A fault on a route, or on the route for some conditions; `None` removes it.
+    Fault {
+        route: Option<String>,
+        conditions: conditions::Conditions,
+        fault: Option<policy::Fault>,
+    },
 }
 
 /// The result of applying an edit to one object.
@@ -130,6 +172,12 @@ pub fn apply(edit: &Edit, vs: &Value, ctx: &Context) -> Result<Outcome, EditErro
         Intent::Undo { revision } => history::undo(&mut new, *revision, ctx)?,
         Intent::Promote { route, roles, step } => canary::promote(&mut new, route.as_deref(), roles, *step, ctx)?,
         Intent::Abort { route, roles } => canary::abort(&mut new, route.as_deref(), roles, ctx)?,
+        Intent::Route(asked) => matched::route(&mut new, asked, ctx)?,
+        Intent::Timeout { route, timeout } => policy::timeout(&mut new, route.as_deref(), *timeout, ctx)?,
+        Intent::Retries { route, retries } => policy::retries(&mut new, route.as_deref(), retries, ctx)?,
+        Intent::Fault { route, conditions, fault } => {
+            policy::fault(&mut new, route.as_deref(), conditions, fault.as_ref(), ctx)?
+        }
     };
     if new.raw_http() == before.raw_http() {
         return Ok(Outcome { object: None, message: summary.message(false) });
@@ -167,12 +215,56 @@ impl Edit {
                 format!("promote{}{step}{}", role_flags(roles), route(r))
             }
             Intent::Abort { route: r, roles } => format!("abort{}{}", role_flags(roles), route(r)),
+            Intent::Route(asked) => {
+                let to = asked.to.as_ref().map_or(" --remove".to_string(), |v| format!(" --to {v}"));
+                let name = asked.name.as_ref().map(|n| format!(" --name {n}")).unwrap_or_default();
+                format!("route{to} {}{name}", asked.conditions)
+            }
+            Intent::Timeout { route: r, timeout } => {
+                let t = timeout.map_or("--off".to_string(), crate::duration::format);
+                format!("timeout {t}{}", route(r))
+            }
+            Intent::Retries { route: r, retries } => format!("retries {}{}", retries_flags(retries), route(r)),
+            Intent::Fault { route: r, conditions, fault } => {
+                let f = fault.as_ref().map_or("--off".to_string(), fault_flags);
+                let c = if conditions.is_empty() { String::new() } else { format!(" {conditions}") };
+                format!("fault {f}{c}{}", route(r))
+            }
         };
         if self.force {
             text.push_str(" --force");
         }
         text
     }
+}
+
+fn retries_flags(r: &policy::Retries) -> String {
+    match r {
+        policy::Retries::Off => "--off".into(),
+        policy::Retries::Default => "--default".into(),
+        policy::Retries::Set(r) => {
+            let mut text = format!("--attempts {}", r.attempts);
+            if let Some(t) = r.per_try_timeout {
+                text.push_str(&format!(" --per-try-timeout {}", crate::duration::format(t)));
+            }
+            if !r.retry_on.is_empty() {
+                let on: Vec<String> = r.retry_on.iter().map(ToString::to_string).collect();
+                text.push_str(&format!(" --retry-on {}", on.join(",")));
+            }
+            text
+        }
+    }
+}
+
+fn fault_flags(f: &policy::Fault) -> String {
+    let mut text = String::new();
+    if let Some(d) = f.delay {
+        text.push_str(&format!("--delay {} ", crate::duration::format(d)));
+    }
+    if let Some(code) = f.abort {
+        text.push_str(&format!("--abort {code} "));
+    }
+    text + &format!("--percent {}", crate::numbers::significant(f.percent))
 }
 
 /// ` --stable v1 --to v2`, as given.

@@ -79,6 +79,7 @@ fn version(idx: &Index, role: &str, host: &str, hash: &str, ro: &Rollout) -> Ver
         defined: host::service_of(host, idx.domain()).is_none() || idx.service(host).is_some(),
         pods: pods.as_ref().map(|p| PodCount { ready: p.iter().filter(|p| p.is_ready()).count(), total: p.len() }),
         outlier_detection: false,
+        circuit_breaker: None,
         owners: vec![format!("Rollout/{} ({role})", ro.metadata.name)],
         traffic: None,
         waypoint: idx.waypoint(host).is_some(),

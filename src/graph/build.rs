@@ -5,6 +5,7 @@
 use super::index::Index;
 use super::{DestinationNode, HostNode, MirrorNode, PodCount, RouteNode, SplitKind, VersionNode};
 use crate::istio::host;
+use crate::istio::objects::CircuitBreaker;
 use crate::istio::route::{Namer, VersionKey, destination_key};
 use crate::istio::{HttpRoute, VirtualService};
 use crate::objects::Kind;
@@ -119,6 +120,16 @@ fn version(idx: &Index, key: VersionKey, namer: &Namer) -> VersionNode {
             .and_then(|dr| dr.spec.traffic_policy.as_ref())
             .is_some_and(|p| p.has_outlier_detection()),
     };
+    let circuit_breaker = match (&key.subset, def) {
+        (Some(_), Some((dr, s))) => {
+            CircuitBreaker::effective(s.traffic_policy.as_ref(), dr.spec.traffic_policy.as_ref())
+        }
+        (Some(_), None) => None,
+        (None, _) => idx
+            .drs_for(&key.host)
+            .first()
+            .and_then(|dr| CircuitBreaker::effective(None, dr.spec.traffic_policy.as_ref())),
+    };
     // A subset nobody defines selects nothing: count no pods rather than all of the Service's.
     let pods = if key.subset.is_some() && def.is_none() { Some(Vec::new()) } else { idx.pods(&key.host, &labels) };
     let owners: BTreeSet<String> = pods
@@ -145,6 +156,7 @@ fn version(idx: &Index, key: VersionKey, namer: &Namer) -> VersionNode {
         defined,
         pods: pods.map(|p| PodCount { ready: p.iter().filter(|p| p.is_ready()).count(), total: p.len() }),
         outlier_detection,
+        circuit_breaker,
         owners: owners.into_iter().collect(),
         traffic: None,
         waypoint: idx.waypoint(&key.host).is_some(),

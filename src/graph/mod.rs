@@ -221,6 +221,8 @@ pub struct VersionNode {
     /// `None` when the host has no Service with a selector to count pods by.
     pub pods: Option<PodCount>,
     pub outlier_detection: bool,
+    /// Connection limits and ejection the version's proxies apply, if any.
+    pub circuit_breaker: Option<crate::istio::objects::CircuitBreaker>,
     /// Workloads owning the selected pods, e.g. `Deployment/reviews-v2`, `Rollout/reviews (canary)`.
     pub owners: Vec<String>,
     /// Live traffic, when Prometheus was asked.

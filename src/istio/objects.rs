@@ -6,7 +6,6 @@
 use crate::objects::meta::{Kind, Labels, Meta, ObjectRef};
 use crate::objects::parse::nullable;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use std::collections::BTreeMap;
 
 pub use crate::objects::parse::AsWritten;
@@ -182,10 +181,66 @@ pub struct Subset {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TrafficPolicy {
-    /// Only its presence matters here.
-    pub outlier_detection: Option<IgnoredAny>,
+    /// Read leniently (as written): a field of a type vroute does not expect must not hide the rule.
+    pub outlier_detection: Option<serde_json::Value>,
+    pub connection_pool: Option<serde_json::Value>,
     #[serde(deserialize_with = "nullable")]
     pub port_level_settings: Vec<TrafficPolicy>,
+}
+
+/// A version's circuit breaking: the connection limits and outlier detection its proxies apply (`status`
+/// shows it; `circuit-break` writes it). Each `None` is a limit not set.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CircuitBreaker {
+    pub max_connections: Option<u64>,
+    pub max_pending_requests: Option<u64>,
+    pub consecutive_5xx_errors: Option<u64>,
+    pub base_ejection_time: Option<String>,
+    pub max_ejection_percent: Option<u64>,
+}
+
+impl CircuitBreaker {
+    /// What a subset's proxies apply: Istio takes each of `connectionPool` and `outlierDetection` from the
+    /// subset's policy when it sets one, else from the rule's.
+    pub fn effective(subset: Option<&TrafficPolicy>, rule: Option<&TrafficPolicy>) -> Option<CircuitBreaker> {
+        let pick =
+            |f: fn(&TrafficPolicy) -> Option<&serde_json::Value>| subset.and_then(f).or_else(|| rule.and_then(f));
+        let pool = pick(|p| p.connection_pool.as_ref());
+        let outlier = pick(|p| p.outlier_detection.as_ref());
+        if pool.is_none() && outlier.is_none() {
+            return None;
+        }
+        let n = |v: Option<&serde_json::Value>, path: &[&str]| {
+            path.iter().try_fold(v?, |v, k| v.get(k)).and_then(serde_json::Value::as_u64)
+        };
+        Some(CircuitBreaker {
+            max_connections: n(pool, &["tcp", "maxConnections"]),
+            max_pending_requests: n(pool, &["http", "http1MaxPendingRequests"]),
+            consecutive_5xx_errors: n(outlier, &["consecutive5xxErrors"]),
+            base_ejection_time: outlier
+                .and_then(|o| o.get("baseEjectionTime"))
+                .and_then(|t| t.as_str())
+                .map(str::to_string),
+            max_ejection_percent: n(outlier, &["maxEjectionPercent"]),
+        })
+    }
+
+    /// `100 conn, 10 pending, eject after 5 5xx for 30s`, or `on` when only other settings are present.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = self.max_connections {
+            parts.push(format!("{n} conn"));
+        }
+        if let Some(n) = self.max_pending_requests {
+            parts.push(format!("{n} pending"));
+        }
+        if let Some(n) = self.consecutive_5xx_errors {
+            let time = self.base_ejection_time.as_ref().map(|t| format!(" for {t}")).unwrap_or_default();
+            parts.push(format!("eject after {n} 5xx{time}"));
+        }
+        if parts.is_empty() { "on".into() } else { parts.join(", ") }
+    }
 }
 
 impl TrafficPolicy {

@@ -109,6 +109,7 @@ impl Prom {
 
     /// An instant query evaluated at `time` (unix seconds; `None` = now).
     pub async fn instant(&self, query: &str, time: Option<i64>) -> Result<Data, PromError> {
+        tracing::trace!(url = %self.url, query, time, "Prometheus instant query");
         let fut = async {
             match &self.backend {
                 Backend::Direct(client) => {
@@ -132,6 +133,7 @@ impl Prom {
 
     /// A range query evaluated at `start`, `start + step`, ... up to `end` (unix seconds; `step` in seconds).
     pub async fn range(&self, query: &str, start: i64, end: i64, step: i64) -> Result<Data, PromError> {
+        tracing::trace!(url = %self.url, query, start, end, step, "Prometheus range query");
         let fut = async {
             match &self.backend {
                 // Prometheus is told the same deadline, so it stops evaluating a query nobody waits for.
@@ -196,6 +198,8 @@ impl Prom {
 
     fn classify(&self, err: prometheus_http_query::Error) -> PromError {
         use prometheus_http_query::Error as E;
+        // The message keeps to the cause; the whole request (its URL-encoded query) is for -v.
+        tracing::debug!(error = ?err, "Prometheus request failed");
         let url = self.url.clone();
         match err {
             E::Prometheus(e) => PromError::Query { url, reason: e.to_string() },

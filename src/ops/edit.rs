@@ -13,6 +13,7 @@ use crate::edit::{self, Context, Edit, EditError, Request, Routing, RuleContext,
 use crate::error::Error;
 use crate::objects::{ObjectRef, Snapshot};
 use crate::views::result::{DryRun, Entry};
+use crate::views::routes::{self, RouteListing};
 
 /// What to edit, as the user named it.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +56,52 @@ pub async fn route_edit(
             Ok(entry(Kind::HttpRoute, written, opts.diff))
         }
     }
+}
+
+/// `circuit-break`: one guarded write of the host's DestinationRule. A host routed by HTTPRoutes only has no
+/// subsets to break circuits of (its versions are Services): refused, saying so.
+pub async fn circuit_break(
+    cluster: &Cluster,
+    subject: Subject<'_>,
+    version: Option<&str>,
+    breaker: Option<&edit::circuit::Breaker>,
+    opts: WriteOptions,
+) -> Result<Entry, Error> {
+    let req = request(cluster, subject, false);
+    let (snap, ctx) = match read_routing(cluster, &req).await? {
+        (snap, Routing::Istio(ctx)) => (snap, ctx),
+        (_, Routing::Gateway(ctx)) => {
+            return Err(Error::Refused(EditError::NoGatewayEquivalent {
+                what: "circuit breaking",
+                route: ctx.label(),
+                host: ctx.host.clone(),
+                instead: "Istio applies a DestinationRule for the backend Service's host: write its trafficPolicy \
+                          (connectionPool, outlierDetection) there",
+            }));
+        }
+    };
+    let dr = ctx.destination_rule.clone().ok_or(EditError::NoDestinationRuleFor { host: ctx.host.clone() })?;
+    let target = Target { kind: Kind::DestinationRule, namespace: &dr.namespace, name: &dr.name };
+    let written = write::update(cluster, target, opts.dry_run, |current| {
+        let ctx = Context::build(&with_object(&snap, current)?, &req)?;
+        let outcome = edit::circuit::circuit_break(current, &dr, version, breaker, &ctx)?;
+        Ok::<_, EditError>((outcome.object, outcome.message))
+    })
+    .await?;
+    Ok(entry(Kind::DestinationRule, written, opts.diff))
+}
+
+/// `route SERVICE` alone: the routes that test the request, as stored now.
+pub async fn list_routes(cluster: &Cluster, subject: Subject<'_>) -> Result<RouteListing, Error> {
+    let req = request(cluster, subject, false);
+    let (_, routing) = read_routing(cluster, &req).await?;
+    let object = routing.object();
+    let kind = match routing {
+        Routing::Istio(_) => Kind::VirtualService,
+        Routing::Gateway(_) => Kind::HttpRoute,
+    };
+    let raw = write::read(cluster, Target { kind, namespace: &object.namespace, name: &object.name }).await?;
+    Ok(routes::listing(&routing, &raw)?)
 }
 
 /// What `pin` did: the results of the services done, the first failure (which stops the command), and what

@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod check;
 pub mod result;
+pub mod routes;
 pub mod status;
 pub mod wait;
 

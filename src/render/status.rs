@@ -197,7 +197,7 @@ fn wide_dest(host: &str, version: &str) -> String {
 /// version has one.
 fn versions(versions: &[VersionView], wide: bool) -> String {
     let traffic = versions.iter().any(|v| v.traffic.is_some());
-    let mut headers = vec!["version", "subset", "pods", "outlier", "owner"];
+    let mut headers = vec!["version", "subset", "pods", "outlier", "breaker", "owner"];
     if traffic {
         headers.extend(["rps", "errors"]);
     }
@@ -211,6 +211,7 @@ fn versions(versions: &[VersionView], wide: bool) -> String {
             v.subset.unwrap_or("-").to_string(),
             v.pods.map_or("-".into(), |p| format!("{}/{}", p.ready, p.total)),
             if v.outlier_detection { "on".into() } else { "off".into() },
+            v.circuit_breaker.map_or("-".into(), |b| b.summary()),
             if v.owners.is_empty() { "-".into() } else { v.owners.join(",") },
         ];
         if traffic {
@@ -225,7 +226,7 @@ fn versions(versions: &[VersionView], wide: bool) -> String {
         }
         rows.push(row);
     }
-    table_of(&headers, rows, &["subset"], wide)
+    table_of(&headers, rows, &["subset", "breaker"], wide)
 }
 
 /// The findings block: one line each, most severe first, with its fix hint; on a terminal wrapped at word

@@ -5,4 +5,5 @@
 
 pub mod check;
 pub mod result;
+pub mod routes;
 pub mod status;

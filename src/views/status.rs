@@ -143,6 +143,8 @@ pub struct VersionView<'g> {
     /// `None` when the host has no Service with a selector to count pods by.
     pub pods: Option<PodCount>,
     pub outlier_detection: bool,
+    /// Connection limits and ejection the version's proxies apply (null: none).
+    pub circuit_breaker: Option<&'g crate::istio::objects::CircuitBreaker>,
     /// Workloads owning the selected pods, e.g. `Deployment/reviews-v2`, `Rollout/reviews`.
     pub owners: &'g [String],
     /// Live traffic over the last 5 minutes, when Prometheus was asked.
@@ -271,6 +273,7 @@ fn version(v: &VersionNode) -> VersionView<'_> {
         labels: &v.labels,
         pods: v.pods,
         outlier_detection: v.outlier_detection,
+        circuit_breaker: v.circuit_breaker.as_ref(),
         owners: &v.owners,
         traffic: v.traffic,
     }

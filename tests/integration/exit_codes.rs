@@ -56,3 +56,34 @@ async fn every_row_of_the_readme_exit_code_table_is_what_a_command_exits_with() 
         assert_eq!(out.status.code(), Some(*code), "exit {code}: stdout {}\nstderr {}", stdout(out), stderr(out));
     }
 }
+
+/// A failure is one line naming the problem; `-v` adds the detail behind it (the whole request, the
+/// library's error) and, from 6, every request.
+#[tokio::test]
+async fn an_error_is_one_line_and_v_adds_its_detail() {
+    let env = env();
+    let mesh = crate::analysis::mesh().await;
+    let down = ["analyze", "good", "-n", &mesh.ns, "--canary", "v2", "--baseline", "v1", "--window", "30m"];
+    let down = [&down[..], &["--prometheus-url", "http://127.0.0.1:1"]].concat();
+    let quiet = vroute(&down);
+    assert_eq!(quiet.status.code(), Some(6));
+    let text = stderr(&quiet);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("error: Prometheus at http://127.0.0.1:1 is unreachable: cannot connect"), "{text}");
+    assert!(!text.contains("query="), "no URL-encoded query in the message: {text}");
+
+    let detailed = vroute(&[&down[..], &["-v", "1"]].concat());
+    assert_eq!(detailed.status.code(), Some(6));
+    let text = stderr(&detailed);
+    assert!(text.contains("Prometheus request failed") && text.contains("127.0.0.1:1/api/v1/query"), "{text}");
+    assert!(text.trim_end().ends_with(stderr(&quiet).trim_end()), "the same message last: {text}");
+    assert!(!text.contains("Prometheus range query"), "requests are logged from -v 6: {text}");
+
+    let ns = env.namespace("verbosity").await;
+    env.seed_chain(&ns, true).await;
+    let every = vroute(&["status", "-n", &ns, "--prometheus-url", "http://127.0.0.1:1", "--v=6"]);
+    let text = stderr(&every);
+    assert!(text.contains("Prometheus instant query"), "{text}");
+    assert!(text.contains("API request method=GET url=https://"), "every API request: {text}");
+    assert!(stdout(&every).contains("a."), "the view itself is unchanged: {}", stdout(&every));
+}

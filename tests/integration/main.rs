@@ -12,6 +12,7 @@ mod foundation;
 mod gateway;
 mod gateway_edit;
 mod live;
+mod policy;
 mod promote;
 mod readme;
 mod ship;

@@ -298,11 +298,43 @@ async fn check_lints_manifests_offline() {
 }
 
 #[test]
-fn the_demo_seeds_the_chain_shows_live_traffic_and_runs_a_live_canary() {
+fn the_demo_seeds_the_chain_shows_live_traffic_runs_a_live_canary_agrees_with_kubectl_and_cleans_up() {
+    use std::io::{BufRead, Read};
     let demo = crate::support::plugin_dir().join("examples/demo");
-    let out = std::process::Command::new(&demo).arg("--once").env("NO_COLOR", "1").output().expect("run the demo");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let mut child = std::process::Command::new(&demo)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the demo");
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    // Everything up to its "press Ctrl-C" line: the demo is then ready for a user to explore.
+    let mut text = String::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.expect("demo output");
+        text.push_str(&line);
+        text.push('\n');
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    let ready = text.contains("Press Ctrl-C");
+    let scratch = std::env::temp_dir().join(format!("vroute-test-{}", child.id()));
+    let explored = ready.then(|| explore_the_demo_as_printed(&text));
+    // SAFETY: signalling our own child, as a terminal's Ctrl-C would.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().expect("the demo stops");
+    let errors = errors.join().unwrap();
+    assert!(ready && status.success(), "{status}\n{text}{errors}");
+    assert!(!scratch.exists(), "Ctrl-C left {} behind: {errors}", scratch.display());
+    assert!(errors.contains("demo: stopped; removed"), "{errors}");
+    explored.expect("the demo was ready").unwrap_or_else(|e| panic!("{e}"));
+
     for host in ["a", "b", "c"] {
         assert!(text.contains(&format!("{host}.shop.svc.cluster.local (subset split")), "{text}");
     }
@@ -327,6 +359,79 @@ fn the_demo_seeds_the_chain_shows_live_traffic_and_runs_a_live_canary() {
     }
     assert!(bad.contains("Degraded"), "v3 was aborted: {bad}");
     assert!(bad.contains("error: rollout 'reviews' is Degraded"), "wait said so: {bad}");
+}
+
+/// What a user does next: the printed `export` lines, then kubectl (found on that PATH, as is the plugin) and
+/// `kubectl vroute` must tell the same story about the demo's pods and Deployments.
+fn explore_the_demo_as_printed(text: &str) -> Result<(), String> {
+    let export = |name: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("export {name}=")))
+            .map(str::to_string)
+            .ok_or(format!("no `export {name}=` line in:\n{text}"))
+    };
+    let kubeconfig = export("KUBECONFIG")?;
+    let path = export("PATH")?.replace("$PATH", "/usr/bin:/bin");
+    let kubectl = |args: &[&str]| -> Result<Value, String> {
+        let out = std::process::Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("PATH", &path)
+            .output()
+            .map_err(|e| format!("kubectl on the printed PATH {path}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("kubectl {args:?}: {e}"))
+    };
+    let pods = kubectl(&["get", "pods", "-n", "shop", "-o", "json"])?;
+    let deployments = kubectl(&["get", "deployments", "-n", "shop", "-o", "json"])?;
+    let status = kubectl(&["vroute", "status", "-n", "shop", "-o", "json"])?;
+    let mut checked = 0;
+    for service in status["services"].as_array().into_iter().flatten() {
+        let app = service["host"].as_str().unwrap_or_default().split('.').next().unwrap_or_default();
+        for version in service["versions"].as_array().into_iter().flatten() {
+            let name = version["name"].as_str().unwrap_or_default();
+            let of_version: Vec<&Value> = pods["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["metadata"]["labels"]["app"] == app && p["metadata"]["labels"]["version"] == name)
+                .collect();
+            let ready = of_version
+                .iter()
+                .filter(|p| {
+                    p["status"]["conditions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                })
+                .count();
+            let seen = json!({"ready": ready, "total": of_version.len()});
+            if version["pods"] != seen || ready == 0 {
+                return Err(format!("{app} {name}: vroute says {} pods, kubectl {seen}", version["pods"]));
+            }
+            let owner = format!("{app}-{name}");
+            let deployment = deployments["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|d| d["metadata"]["name"] == owner.as_str())
+                .ok_or(format!("vroute names Deployment/{owner}; kubectl get deployments has none"))?;
+            if deployment["status"]["readyReplicas"] != json!(ready) {
+                return Err(format!("Deployment/{owner}: {} ready, its pods {ready}", deployment["status"]));
+            }
+            if version["owners"] != json!([format!("Deployment/{owner}")]) {
+                return Err(format!("{app} {name}: owners {}", version["owners"]));
+            }
+            checked += 1;
+        }
+    }
+    if checked != 6 {
+        return Err(format!("expected a, b and c with v1 and v2 each; checked {checked}: {status}"));
+    }
+    Ok(())
 }
 
 #[tokio::test]

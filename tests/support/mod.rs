@@ -394,6 +394,11 @@ pub async fn live_world() -> Result<live::Live, String> {
     live::Live::start(&assets, &scratch_dir()?.join("live")).await
 }
 
+/// Where this process keeps its scratch files (the demo removes it when it stops).
+pub fn scratch_dir_path() -> PathBuf {
+    std::env::temp_dir().join(format!("vroute-test-{}", std::process::id()))
+}
+
 /// A scratch directory for this process, after removing those of earlier runs whose process is gone
 /// (a test binary never runs destructors of its shared environment).
 fn scratch_dir() -> Result<PathBuf, String> {
@@ -408,7 +413,7 @@ fn scratch_dir() -> Result<PathBuf, String> {
             }
         }
     }
-    let dir = base.join(format!("vroute-test-{}", std::process::id()));
+    let dir = scratch_dir_path();
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     Ok(dir)
 }

@@ -56,6 +56,28 @@ pub fn chain(break_b_v2: bool) -> String {
     docs.join("---\n")
 }
 
+/// Istio's bookinfo routed as its `virtual-service-all-v1.yaml` routes it: `reviews` (subsets v1, v2, v3) and
+/// `ratings` (v1), each VirtualService one unnamed route to v1.
+pub fn bookinfo_istio() -> String {
+    let vs = |app: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {app}}}\nspec:\n  hosts: [{app}]\n  \
+             http:\n  - route: [{{destination: {{host: {app}, subset: v1}}}}]\n"
+        )
+    };
+    [
+        service_and_subsets("reviews", &["v1", "v2", "v3"]),
+        vs("reviews"),
+        service_and_subsets("ratings", &["v1"]),
+        vs("ratings"),
+    ]
+    .join("---\n")
+}
+
+/// The pods of [`bookinfo_istio`].
+pub const BOOKINFO_PODS: [(&str, &str); 4] =
+    [("reviews", "v1"), ("reviews", "v2"), ("reviews", "v3"), ("ratings", "v1")];
+
 /// The pods of [`chain`], as Deployments would run them: `(app, version)` pairs.
 pub const CHAIN_PODS: [(&str, &str); 6] =
     [("a", "v1"), ("a", "v2"), ("b", "v1"), ("b", "v2"), ("c", "v1"), ("c", "v2")];
@@ -194,6 +216,14 @@ impl TestEnv {
         let status = if ready { "True" } else { "False" };
         let patch = json!({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": status}]}});
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("pod status");
+    }
+
+    /// Creates the [`bookinfo_istio`] scenario with one Ready pod per version.
+    pub async fn seed_bookinfo_istio(&self, ns: &str) {
+        self.create_yaml(ns, &bookinfo_istio()).await;
+        for (app, version) in BOOKINFO_PODS {
+            self.ready_pod(ns, app, version, 0).await;
+        }
     }
 
     /// Creates the [`chain`] scenario with one Ready pod per version.

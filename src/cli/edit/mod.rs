@@ -1,6 +1,8 @@
 //! `set-weight`, `switch`, `mirror`, `pin` and `undo`: flags turned into an [`Edit`](crate::edit::Edit), done
 //! by [`crate::ops::edit`], printed by [`crate::render::result`].
 
+pub mod policy;
+
 use super::common::{DocumentArg, DryRunArg, KubeArgs, document_format};
 use super::print;
 use crate::edit::pin::{HeaderName, PinBy};
@@ -204,7 +206,7 @@ pub async fn undo(kube: &KubeArgs, args: UndoArgs) -> Result<Exit, Error> {
     route_edit(kube, &args.service, Edit { intent, force: args.force }, &args.flags).await
 }
 
-async fn route_edit(kube: &KubeArgs, service: &str, edit: Edit, flags: &EditFlags) -> Result<Exit, Error> {
+pub(super) async fn route_edit(kube: &KubeArgs, service: &str, edit: Edit, flags: &EditFlags) -> Result<Exit, Error> {
     let cluster = kube.connect(false).await?;
     let done = edit::route_edit(&cluster, flags.subject(service, "version"), &edit, flags.write()).await?;
     flags.print(&[done])?;

@@ -9,6 +9,7 @@ pub mod draft;
 mod guard;
 mod mirror;
 mod pin;
+mod policy;
 mod split;
 
 pub use context::RuleContext;
@@ -38,6 +39,10 @@ pub fn apply(edit: &Edit, route: &Value, ctx: &RuleContext) -> Result<Outcome, E
             let service = crate::istio::host::service_of(&ctx.host, &ctx.domain).map_or(ctx.host.clone(), |(n, _)| n);
             return Err(EditError::PinOnHttpRoute { host: ctx.host.clone(), route: ctx.label(), service });
         }
+        Intent::Route(asked) => policy::route(&mut new, asked, ctx)?,
+        Intent::Timeout { route, timeout } => policy::timeout(&mut new, route.as_deref(), *timeout, ctx)?,
+        Intent::Retries { route, retries } => policy::retries(&mut new, route.as_deref(), retries, ctx)?,
+        Intent::Fault { conditions, .. } => return Err(policy::no_fault(ctx, conditions)),
     };
     if new.raw_rules() == before.raw_rules() {
         return Ok(Outcome { object: None, message: summary.message(false) });

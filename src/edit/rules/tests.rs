@@ -365,3 +365,68 @@ fn pin_by_header_adds_one_rule_per_version_with_pods_and_is_idempotent() {
     let err = apply(&header, &obj, &ctx(&snap)).unwrap_err();
     assert!(matches!(err, EditError::NoReadyPods { ref version, .. } if version == "reviews-v2.prod"), "{err}");
 }
+
+mod policies {
+    use super::*;
+    use crate::edit::conditions::{Condition, Conditions, Text};
+    use crate::edit::matched::MatchRoute;
+    use crate::edit::policy::{Fault, Retries, Retry};
+    use std::time::Duration;
+
+    fn run(obj: &Value, intent: Intent) -> Result<Outcome, EditError> {
+        let snap = snapshot(obj, &[("v1", 1), ("v2", 1)]);
+        apply(&Edit { intent, force: false }, obj, &ctx(&snap))
+    }
+
+    fn jason() -> Conditions {
+        Conditions(vec![Condition::Header { name: "end-user".parse().unwrap(), value: Text::Exact("jason".into()) }])
+    }
+
+    #[test]
+    fn a_header_route_is_a_rule_with_one_match_and_asking_again_changes_nothing() {
+        let obj = split_route();
+        let ask = MatchRoute { conditions: jason(), to: Some("reviews-v2".into()), name: None };
+        let done = run(&obj, Intent::Route(ask.clone())).unwrap();
+        assert_eq!(done.message, "rule \"vroute-end-user-jason\" now sends --header end-user=jason to reviews-v2.prod");
+        let new = done.object.unwrap();
+        assert_eq!(
+            new["spec"]["rules"][1],
+            json!({"name": "vroute-end-user-jason",
+                   "matches": [{"headers": [{"type": "Exact", "name": "end-user", "value": "jason"}]}],
+                   "backendRefs": [{"name": "reviews-v2", "port": 9080}]})
+        );
+        // As the API server stores it (the path defaulted), the rule is still found.
+        let mut stored = new.clone();
+        stored["spec"]["rules"][1]["matches"][0]["path"] = json!({"type": "PathPrefix", "value": "/"});
+        assert_eq!(run(&stored, Intent::Route(ask)).unwrap().object, None);
+        let prefix =
+            Conditions(vec![Condition::Header { name: "end-user".parse().unwrap(), value: Text::Prefix("ja".into()) }]);
+        let err =
+            run(&obj, Intent::Route(MatchRoute { conditions: prefix, to: Some("reviews-v2".into()), name: None }));
+        assert!(matches!(err, Err(EditError::NotInGatewayApi { .. })));
+    }
+
+    #[test]
+    fn timeouts_and_retries_map_to_gateway_api_fields_and_faults_are_refused() {
+        let obj = split_route();
+        let t = run(&obj, Intent::Timeout { route: None, timeout: Some(Duration::from_millis(1_500)) }).unwrap();
+        let new = t.object.unwrap();
+        assert_eq!(new["spec"]["rules"][0]["timeouts"], json!({"request": "1s500ms"}));
+        let retry = Retry {
+            attempts: 3,
+            per_try_timeout: Some(Duration::from_millis(500)),
+            retry_on: vec!["gateway-error".parse().unwrap(), "500".parse().unwrap()],
+        };
+        let r = run(&new, Intent::Retries { route: None, retries: Retries::Set(retry) }).unwrap();
+        assert_eq!(r.message, "rule \"primary\" now retries 3 times on 500,502,503,504, 500ms each");
+        let new = r.object.unwrap();
+        assert_eq!(new["spec"]["rules"][0]["retry"], json!({"attempts": 3, "codes": [500, 502, 503, 504]}));
+        assert_eq!(new["spec"]["rules"][0]["timeouts"], json!({"request": "1s500ms", "backendRequest": "500ms"}));
+        let five = Retry { attempts: 2, per_try_timeout: None, retry_on: vec!["5xx".parse().unwrap()] };
+        let err = run(&obj, Intent::Retries { route: None, retries: Retries::Set(five) }).unwrap_err();
+        assert!(err.to_string().contains("status codes only"), "{err}");
+        let fault = Fault { delay: Some(Duration::from_secs(7)), abort: None, percent: 100.0 };
+        let err = run(&obj, Intent::Fault { route: None, conditions: jason(), fault: Some(fault) }).unwrap_err();
+        assert!(err.to_string().starts_with("fault injection has no Gateway API field"), "{err}");
+    }
+}

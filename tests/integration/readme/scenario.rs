@@ -30,7 +30,7 @@ impl Scenario {
         let ns = match name {
             "offline" | "cluster" => None,
             "rollouts" => Some(("prod", env.namespace("readme-prod").await)),
-            "gateway" => Some(("bookinfo", env.namespace("readme-bookinfo").await)),
+            "gateway" | "bookinfo" => Some(("bookinfo", env.namespace("readme-bookinfo").await)),
             _ => Some(("shop", env.namespace("readme-shop").await)),
         };
         let test_ns = ns.as_ref().map(|(_, ns)| ns.clone()).unwrap_or_default();
@@ -62,6 +62,8 @@ impl Scenario {
             // Istio's bookinfo reviews on Gateway API: reviews-v1..v3 Services, a mesh HTTPRoute at 90/10 and
             // a header rule to v2.
             "gateway" => env.seed_bookinfo_reviews(&test_ns).await,
+            // Istio's bookinfo all at v1: reviews (subsets v1..v3) and ratings (v1), one unnamed route each.
+            "bookinfo" => env.seed_bookinfo_istio(&test_ns).await,
             // deploy/: the chain's manifests with b's route for v2 callers missing.
             "offline" => {
                 scenario.offline = true;
