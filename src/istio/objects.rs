@@ -226,8 +226,9 @@ impl CircuitBreaker {
         })
     }
 
-    /// `100 conn, 10 pending, eject after 5 5xx for 30s`, or `on` when only other settings are present.
-    pub fn summary(&self) -> String {
+    /// `100 conn, 10 pending`: the connection limits alone (the table's column; outlier detection has its own),
+    /// or `None` when no limit is set.
+    pub fn limits(&self) -> Option<String> {
         let mut parts = Vec::new();
         if let Some(n) = self.max_connections {
             parts.push(format!("{n} conn"));
@@ -235,6 +236,12 @@ impl CircuitBreaker {
         if let Some(n) = self.max_pending_requests {
             parts.push(format!("{n} pending"));
         }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
+    /// `100 conn, 10 pending, eject after 5 5xx for 30s`, or `on` when only other settings are present.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = self.limits().into_iter().collect();
         if let Some(n) = self.consecutive_5xx_errors {
             let time = self.base_ejection_time.as_ref().map(|t| format!(" for {t}")).unwrap_or_default();
             parts.push(format!("eject after {n} 5xx{time}"));

@@ -151,6 +151,9 @@ fn rules(rules: &[RuleView], wide: bool) -> String {
         let (dest, weights, mirror) = split_cells(&r.destinations, r.mirror.as_ref(), wide);
         let retry = r.retry.map_or("-".into(), |r| {
             let codes: Vec<String> = r.typed.codes.iter().map(u16::to_string).collect();
+            if r.typed.attempts == Some(0) {
+                return "off".to_string();
+            }
             let mut s = format!("{}x", r.typed.attempts.map_or("?".into(), |a| a.to_string()));
             if !codes.is_empty() {
                 let _ = write!(s, " on {}", codes.join(","));
@@ -211,7 +214,12 @@ fn versions(versions: &[VersionView], wide: bool) -> String {
             v.subset.unwrap_or("-").to_string(),
             v.pods.map_or("-".into(), |p| format!("{}/{}", p.ready, p.total)),
             if v.outlier_detection { "on".into() } else { "off".into() },
-            v.circuit_breaker.map_or("-".into(), |b| b.summary()),
+            // The whole policy in -o wide; the limits alone fit 80 columns.
+            match v.circuit_breaker {
+                Some(b) if wide => b.summary(),
+                Some(b) => b.limits().unwrap_or_else(|| "-".into()),
+                None => "-".into(),
+            },
             if v.owners.is_empty() { "-".into() } else { v.owners.join(",") },
         ];
         if traffic {
@@ -255,6 +263,10 @@ pub use crate::numbers::percent;
 
 /// `3x 2s on 5xx,connect-failure` from an Istio retry policy.
 fn retries(r: &Retries) -> String {
+    // `attempts: 0` is how a route turns retries off.
+    if r.attempts == Some(0) {
+        return "off".to_string();
+    }
     let mut s = format!("{}x", r.attempts.map_or("?".into(), |a| a.to_string()));
     if let Some(t) = &r.per_try_timeout {
         let _ = write!(s, " {t}");

@@ -131,7 +131,10 @@ async fn timeouts_retries_and_circuit_breaking_are_written_as_istio_reads_them_a
     assert_eq!(v3["outlierDetection"], true);
     assert!(versions.iter().filter(|v| v["name"] != "v3").all(|v| v["circuitBreaker"].is_null()));
     let table = ok(&vroute(&["status", "reviews", "-n", &ns]));
-    assert!(table.contains("100 conn, 10 pending, eject after 5 5xx for 30s"), "{table}");
+    let rows = table.lines().skip_while(|l| !l.starts_with("VERSION"));
+    assert!(table.contains("100 conn, 10 pending") && rows.into_iter().all(|l| l.len() <= 80), "{table}");
+    let wide = ok(&vroute(&["status", "reviews", "-n", &ns, "-o", "wide"]));
+    assert!(wide.contains("100 conn, 10 pending, eject after 5 5xx for 30s"), "{wide}");
     ok(&vroute(&["circuit-break", "reviews", "--version", "v3", "--off", "-n", &ns]));
     let dr = get(&ns, "DestinationRule", "reviews").await;
     assert!(dr["spec"]["subsets"][2].get("trafficPolicy").is_none(), "{dr}");
