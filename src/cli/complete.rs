@@ -96,7 +96,8 @@ async fn candidates(words: &[String]) -> (Vec<String>, u8) {
     let (services, rollouts) = match sub.get_name() {
         "promote" | "abort" => (true, true),
         "retry" | "pause" | "wait" => (false, true),
-        "status" | "set-weight" | "switch" | "mirror" | "pin" | "undo" | "analyze" => (true, false),
+        "status" | "set-weight" | "switch" | "mirror" | "pin" | "undo" | "analyze" | "route" | "timeout"
+        | "retries" | "fault" | "circuit-break" => (true, false),
         _ => (false, false),
     };
     if rollouts {
@@ -121,7 +122,7 @@ fn split_flag(word: &str) -> (&str, Option<&str>) {
     }
     match word.strip_prefix('-').filter(|rest| rest.len() > 1) {
         // Only value-taking shorts attach a value (`-A` and `-w` combine as booleans).
-        Some(rest) if ["n", "o", "f", "l"].contains(&&rest[..1]) => {
+        Some(rest) if ["n", "o", "f", "l", "v"].contains(&&rest[..1]) => {
             (&word[..2], Some(rest[1..].strip_prefix('=').unwrap_or(&rest[1..])))
         }
         _ => (word, None),

@@ -52,13 +52,22 @@ pub fn catch_all_route(vs: &Draft) -> Option<Value> {
 }
 
 pub fn route(vs: &mut Draft, asked: &MatchRoute, ctx: &Context) -> Result<Summary, EditError> {
-    if asked.conditions.is_empty() {
+    // `--remove --name N` alone finds the route by its name; anything else needs conditions (an empty block
+    // would be a catch-all).
+    let by_name_only = asked.conditions.is_empty() && asked.to.is_none() && asked.name.is_some();
+    if asked.conditions.is_empty() && !by_name_only {
         return Err(EditError::NoConditions);
     }
     asked.conditions.validate()?;
     let block = asked.conditions.istio();
-    let found = find(vs, &block, asked.name.as_deref());
-    let conditions = asked.conditions.to_string();
+    let found = match &asked.name {
+        Some(name) if by_name_only => vs.http().iter().position(|r| r.name.as_deref() == Some(name.as_str())),
+        _ => find(vs, &block, asked.name.as_deref()),
+    };
+    let conditions = match &asked.name {
+        Some(name) if by_name_only => format!("the name {name:?}"),
+        _ => asked.conditions.to_string(),
+    };
     let Some(to) = &asked.to else {
         let Some(index) = found else {
             return Ok(Summary { subject: "routes".into(), state: format!("no route matches {conditions}") });
@@ -172,8 +181,10 @@ mod tests {
         let ctx = ctx(&vs, &[("v1", 1), ("v2", 1)]);
         on(&mut vs, |d| route(d, &ask(Some("v2")), &ctx)).unwrap();
         assert_eq!(vs["spec"]["http"][0]["name"], "vroute-end-user-jason-2");
-        let by_name = MatchRoute { conditions: jason(), to: None, name: Some("vroute-end-user-jason-2".into()) };
+        let by_name =
+            MatchRoute { conditions: Conditions::default(), to: None, name: Some("vroute-end-user-jason-2".into()) };
         on(&mut vs, |d| route(d, &by_name, &ctx)).unwrap();
         assert_eq!(vs["spec"]["http"].as_array().unwrap().len(), 1);
+        assert_eq!(vs["spec"]["http"][0]["name"], "vroute-end-user-jason", "the catch-all is not removed");
     }
 }

@@ -194,6 +194,21 @@ fn set_field(vs: &mut Draft, index: usize, field: &str, value: Option<Value>) ->
     vs.set_http(http)
 }
 
+/// `times out after 5s`, `has no timeout`: one message for both route APIs.
+pub fn timeout_state(timeout: Option<Duration>) -> String {
+    match timeout {
+        Some(t) => format!("times out after {}", duration::format(t)),
+        None => "has no timeout".into(),
+    }
+}
+
+/// `retries 3 times on 5xx,503, 2s each`: one message for both route APIs.
+pub fn retry_state(attempts: u32, on: &[String], each: Option<Duration>) -> String {
+    let on = if on.is_empty() { String::new() } else { format!(" on {}", on.join(",")) };
+    let each = each.map(|t| format!(", {} each", duration::format(t))).unwrap_or_default();
+    format!("retries {attempts} times{on}{each}")
+}
+
 pub fn timeout(
     vs: &mut Draft,
     route: Option<&str>,
@@ -202,11 +217,7 @@ pub fn timeout(
 ) -> Result<Summary, EditError> {
     let (index, subject) = chosen(vs, route, ctx)?;
     set_field(vs, index, "timeout", timeout.map(|t| json!(duration::istio(t))))?;
-    let state = match timeout {
-        Some(t) => format!("times out after {}", duration::format(t)),
-        None => "has no timeout".into(),
-    };
-    Ok(Summary { subject, state })
+    Ok(Summary { subject, state: timeout_state(timeout) })
 }
 
 pub fn retries(vs: &mut Draft, route: Option<&str>, retries: &Retries, ctx: &Context) -> Result<Summary, EditError> {
@@ -214,13 +225,8 @@ pub fn retries(vs: &mut Draft, route: Option<&str>, retries: &Retries, ctx: &Con
     let (value, state) = match retries {
         Retries::Set(r) => {
             r.validate()?;
-            let on = if r.retry_on.is_empty() {
-                String::new()
-            } else {
-                format!(" on {}", r.retry_on.iter().map(RetryOn::to_string).collect::<Vec<_>>().join(","))
-            };
-            let each = r.per_try_timeout.map(|t| format!(", {} each", duration::format(t))).unwrap_or_default();
-            (Some(r.istio()), format!("retries {} times{on}{each}", r.attempts))
+            let on: Vec<String> = r.retry_on.iter().map(RetryOn::to_string).collect();
+            (Some(r.istio()), retry_state(r.attempts, &on, r.per_try_timeout))
         }
         Retries::Off => (Some(json!({"attempts": 0})), "does not retry".into()),
         Retries::Default => (None, "retries as the mesh's default".into()),

@@ -240,3 +240,40 @@ async fn get_route(ns: &str) -> Value {
     let api: Api<DynamicObject> = Api::namespaced_with(env().client().await, ns, &ApiResource::from_gvk(&gvk));
     serde_json::to_value(api.get("reviews").await.unwrap()).unwrap()
 }
+
+#[tokio::test]
+async fn every_condition_form_is_written_as_the_istio_schema_accepts_it() {
+    let ns = bookinfo("policy-conditions").await;
+    let args = [
+        "route",
+        "reviews",
+        "--to",
+        "v3",
+        "--header",
+        "x-group~=beta-[0-9]+",
+        "--cookie",
+        "user=jason",
+        "--uri",
+        "/reviews/",
+        "--query",
+        "beta^=1",
+        "--source-label",
+        "app=productpage",
+        "--name",
+        "testers",
+    ];
+    // Server-side dry run first: the API server's schema validation, nothing stored.
+    ok(&vroute(&[&args[..], &["--dry-run=server", "-n", &ns]].concat()));
+    assert_eq!(http(&get(&ns, "VirtualService", "reviews").await).len(), 1);
+    let out = ok(&vroute(&[&args[..], &["-n", &ns]].concat()));
+    assert!(out.contains("route \"testers\" now sends"), "{out}");
+    let route = &http(&get(&ns, "VirtualService", "reviews").await)[0];
+    assert_eq!(
+        route["match"],
+        json!([{"headers": {"x-group": {"regex": "beta-[0-9]+"}, "cookie": {"regex": "^(.*?;\\s*)?(user=jason)(;.*)?$"}},
+                "uri": {"prefix": "/reviews/"}, "queryParams": {"beta": {"prefix": "1"}},
+                "sourceLabels": {"app": "productpage"}}])
+    );
+    let listing = ok(&vroute(&["route", "reviews", "-n", &ns]));
+    assert!(listing.contains("testers") && listing.contains("v3 100%"), "{listing}");
+}

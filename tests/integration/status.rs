@@ -371,7 +371,8 @@ fn explore_the_demo_as_printed(text: &str) -> Result<(), String> {
             .ok_or(format!("no `export {name}=` line in:\n{text}"))
     };
     let kubeconfig = export("KUBECONFIG")?;
-    let path = export("PATH")?.replace("$PATH", "/usr/bin:/bin");
+    // Nothing of the machine's own PATH: the printed directories alone must hold kubectl and the plugin.
+    let path = export("PATH")?.replace("$PATH", "/nonexistent");
     let kubectl = |args: &[&str]| -> Result<Value, String> {
         let out = std::process::Command::new("kubectl")
             .args(args)

@@ -12,7 +12,7 @@ use super::guard;
 use crate::duration;
 use crate::edit::conditions::Conditions;
 use crate::edit::matched::MatchRoute;
-use crate::edit::policy::{Retries, RetryOn};
+use crate::edit::policy::{self, Retries, RetryOn};
 use crate::edit::{EditError, Summary};
 use crate::gateway::objects::{Match, Rule};
 use crate::names::is_dns_label;
@@ -38,13 +38,20 @@ fn find(route: &RouteDraft, block: &Value, name: Option<&str>) -> Result<Option<
 }
 
 pub fn route(r: &mut RouteDraft, asked: &MatchRoute, ctx: &RuleContext) -> Result<Summary, EditError> {
-    if asked.conditions.is_empty() {
+    let by_name_only = asked.conditions.is_empty() && asked.to.is_none() && asked.name.is_some();
+    if asked.conditions.is_empty() && !by_name_only {
         return Err(EditError::NoConditions);
     }
     asked.conditions.validate()?;
     let block = asked.conditions.gateway()?;
-    let conditions = asked.conditions.to_string();
-    let found = find(r, &block, asked.name.as_deref())?;
+    let conditions = match &asked.name {
+        Some(name) if by_name_only => format!("the name {name:?}"),
+        _ => asked.conditions.to_string(),
+    };
+    let found = match &asked.name {
+        Some(name) if by_name_only => r.rules().iter().position(|x| x.name.as_deref() == Some(name.as_str())),
+        _ => find(r, &block, asked.name.as_deref())?,
+    };
     let mut rules = r.raw_rules();
     let Some(to) = &asked.to else {
         let Some(index) = found else {
@@ -138,11 +145,7 @@ pub fn timeout(
     set_timeout(&mut rules[index], "request", timeout);
     r.set_rules(rules)?;
     check_deadlines(&r.rules()[index], &subject)?;
-    let state = match timeout {
-        Some(t) => format!("times out after {}", duration::format(t)),
-        None => "has no timeout".into(),
-    };
-    Ok(Summary { subject, state })
+    Ok(Summary { subject, state: policy::timeout_state(timeout) })
 }
 
 pub fn retries(
@@ -180,18 +183,9 @@ pub fn retries(
             if !codes.is_empty() {
                 retry.insert("codes".into(), json!(codes));
             }
-            let on = if codes.is_empty() {
-                String::new()
-            } else {
-                format!(" on {}", codes.iter().map(u16::to_string).collect::<Vec<_>>().join(","))
-            };
-            let each_text =
-                asked.per_try_timeout.map(|t| format!(", {} each", duration::format(t))).unwrap_or_default();
-            (
-                Some(Value::Object(retry)),
-                asked.per_try_timeout,
-                format!("retries {} times{on}{each_text}", asked.attempts),
-            )
+            let on: Vec<String> = codes.iter().map(u16::to_string).collect();
+            let state = policy::retry_state(asked.attempts, &on, asked.per_try_timeout);
+            (Some(Value::Object(retry)), asked.per_try_timeout, state)
         }
         Retries::Off => (Some(json!({"attempts": 0})), None, "does not retry".into()),
         Retries::Default => (None, None, "retries as the implementation's default".into()),
