@@ -132,6 +132,8 @@ pub fn analyze_flag(field: &str) -> String {
         "service" => "SERVICE".to_string(),
         "maxErrorRate" => "--max-error-rate".to_string(),
         "passMargin" => "--pass-margin".to_string(),
+        "latencyThreshold" => "--latency-threshold".to_string(),
+        "maxSlowShare" => "--max-slow-share".to_string(),
         other => format!("--{other}"),
     }
 }

@@ -7,6 +7,7 @@
 
 use super::window::Window;
 use crate::judge::Judgement;
+use crate::metrics::latency::Quantiles;
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -17,6 +18,28 @@ pub struct Analysis {
     pub judgement: Judgement,
     pub window: Window,
     pub queries: Vec<QueryRecord>,
+    /// Each signal's own judgement, when the latency signal was asked for (absent otherwise, so an
+    /// errors-only document is as it always was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signals: Option<SignalJudgements>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SignalJudgements {
+    pub errors: Option<Judgement>,
+    pub latency: Option<LatencyJudgement>,
+}
+
+/// The latency signal's judgement: its `errors` are the requests slower than `thresholdMs`, its `errorRate`
+/// their share; and each arm's p50/p95/p99 in milliseconds over the window, for people to read.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatencyJudgement {
+    pub threshold_ms: f64,
+    #[serde(flatten)]
+    pub judgement: Judgement,
+    pub canary_latency: Quantiles,
+    pub baseline_latency: Quantiles,
 }
 
 /// One Prometheus query, with the times it was evaluated at.

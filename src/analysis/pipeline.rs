@@ -5,7 +5,7 @@
 //! sends the canary traffic, one instant query for client-side 503 UH/NR, sent concurrently. A window with no
 //! whole step yet asks nothing: there is nothing to count, and the judge says so (`no-canary-traffic`).
 
-use super::document::{Analysis, QueryRecord, QueryTime};
+use super::document::{Analysis, LatencyJudgement, QueryRecord, QueryTime, SignalJudgements};
 use super::error::{AnalysisError, RequestError};
 use super::request::{Period, Request};
 use super::rollout;
@@ -13,6 +13,7 @@ use super::window::Window;
 use crate::cluster::{Cluster, ClusterError};
 use crate::judge::{JudgeError, Observations, Reachability, judge};
 use crate::metrics::canary::{label_values, single_value};
+use crate::metrics::latency::{Quantiles, bucket_for};
 use crate::metrics::{Prom, PromError};
 use jiff::Timestamp;
 use prometheus_http_query::response::Data;
@@ -42,39 +43,160 @@ pub async fn analyze(request: &Request, sources: &Sources, now: Timestamp) -> Re
         window = Window { steps: 0, end: window.start, ..window };
     }
     let canary = request.canary(&canary_value, &baseline_value);
+    let signals = request.signals;
+    let bad = |reason: String| AnalysisError::BadData { url: sources.prometheus.url.clone(), reason };
     let mut observations = Observations::default();
     let mut queries = Vec::new();
+    let mut latency = None;
     if window.steps > 0 {
         let counts = QueryRecord::range("counts", canary.counts_query(window.step_seconds), &window);
         let routed = window.rollout.as_ref().and_then(|r| r.canary_weight).filter(|w| *w > 0.0);
         let unroutable =
             routed.map(|_| QueryRecord::instant("unroutable", canary.unroutable_query(window.seconds()), window.end));
-        let (data, unroutable_data) = tokio::try_join!(run(sources, &counts), async {
-            match &unroutable {
-                Some(query) => run(sources, query).await.map(Some),
-                None => Ok(None),
+        // The threshold's bucket first: a threshold the histogram does not have is the caller's mistake (400).
+        let bucket = match signals.latency {
+            Some(l) => {
+                Some((l, latency_bucket(request, sources, &canary, &window, l.threshold_ms, &mut queries).await?))
             }
-        })?;
-        let bad = |reason: String| AnalysisError::BadData { url: sources.prometheus.url.clone(), reason };
-        if matches!(&data, Data::Matrix(series) if series.is_empty()) {
+            None => None,
+        };
+        let latency_queries = bucket.as_ref().and_then(|(_, le)| le.as_ref()).map(|le| {
+            (
+                QueryRecord::range("latency", canary.latency_query(window.step_seconds, le), &window),
+                QueryRecord::instant("quantiles", canary.quantiles_query(window.seconds()), window.end),
+            )
+        });
+        let (data, unroutable_data, latency_data) = tokio::try_join!(
+            async {
+                if signals.errors || latency_queries.is_none() {
+                    run(sources, &counts).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
+            async {
+                match &unroutable {
+                    Some(query) => run(sources, query).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+            async {
+                match &latency_queries {
+                    Some((steps, quantiles)) => {
+                        let (s, q) = tokio::try_join!(run(sources, steps), run(sources, quantiles))?;
+                        Ok::<_, PromError>(Some((s, q)))
+                    }
+                    None => Ok(None),
+                }
+            },
+        )?;
+        let no_series = |d: &Data| matches!(d, Data::Matrix(series) if series.is_empty());
+        let counted_nothing =
+            data.as_ref().is_none_or(no_series) && latency_data.as_ref().is_none_or(|(steps, _)| no_series(steps));
+        if counted_nothing {
             return Err(absent(request, sources, &canary, &window).await?);
         }
-        observations.steps =
-            canary.steps(&data, window.first_evaluation(), window.step_seconds, window.steps).map_err(bad)?;
+        if let Some(data) = &data {
+            observations.steps =
+                canary.steps(data, window.first_evaluation(), window.step_seconds, window.steps).map_err(bad)?;
+            queries.push(counts);
+        }
         if let (Some(canary_weight), Some(data)) = (routed, unroutable_data) {
             let unroutable_requests = single_value(&data).map_err(bad)?;
             observations.reachability = Some(Reachability { canary_weight, unroutable_requests });
         }
-        queries.push(counts);
         queries.extend(unroutable);
-    }
-    let judgement = judge(&observations, &request.params).map_err(|e| match e {
-        JudgeError::Params(p) => AnalysisError::Request(p.into()),
-        JudgeError::Input(input) => {
-            AnalysisError::BadData { url: sources.prometheus.url.clone(), reason: input.to_string() }
+        if let Some((l, le)) = bucket {
+            let mut seen =
+                LatencySeen { latency: l, observations: Observations::default(), quantiles: Default::default() };
+            if let (Some((steps, quantiles)), Some(le), Some((q_steps, q_quantiles))) =
+                (latency_data, le, latency_queries)
+            {
+                seen.observations.steps = canary
+                    .latency_steps(&steps, &le, window.first_evaluation(), window.step_seconds, window.steps)
+                    .map_err(bad)?;
+                seen.quantiles = canary.quantiles(&quantiles).map_err(bad)?;
+                queries.extend([q_steps, q_quantiles]);
+            }
+            latency = Some(seen);
         }
-    })?;
-    Ok(Analysis { judgement, window, queries })
+    } else if let Some(l) = signals.latency {
+        latency =
+            Some(LatencySeen { latency: l, observations: Observations::default(), quantiles: Default::default() });
+    }
+    let params = crate::judge::share_alpha(&request.params, signals.count());
+    let judged = |o: &Observations, p: &crate::judge::Params| {
+        judge(o, p).map_err(|e| match e {
+            JudgeError::Params(p) => AnalysisError::Request(p.into()),
+            JudgeError::Input(input) => {
+                AnalysisError::BadData { url: sources.prometheus.url.clone(), reason: input.to_string() }
+            }
+        })
+    };
+    let errors = if signals.errors { Some(judged(&observations, &params)?) } else { None };
+    let latency = match latency {
+        Some(seen) => {
+            let p = crate::judge::Params { max_error_rate: seen.latency.max_slow_share, ..params };
+            let mut judgement = judged(&seen.observations, &p)?;
+            // The judge speaks of errors; here they are the requests slower than the threshold.
+            let slow = format!("share over {} ms", crate::numbers::significant(seen.latency.threshold_ms));
+            judgement.message = judgement.message.replace("error rate", &slow).replace("no errors", "no slow requests");
+            Some(LatencyJudgement {
+                threshold_ms: seen.latency.threshold_ms,
+                judgement,
+                canary_latency: seen.quantiles.0,
+                baseline_latency: seen.quantiles.1,
+            })
+        }
+        None => None,
+    };
+    let mut all: Vec<(&str, &crate::judge::Judgement)> = Vec::new();
+    all.extend(errors.as_ref().map(|j| ("errors", j)));
+    all.extend(latency.as_ref().map(|l| ("latency", &l.judgement)));
+    let judgement = crate::judge::combine(&all).expect("at least one signal is always judged");
+    let signals = latency.is_some().then(|| SignalJudgements { errors: errors.clone(), latency: latency.clone() });
+    Ok(Analysis { judgement, window, queries, signals })
+}
+
+/// What the latency signal saw: its counts per step and each arm's quantiles.
+struct LatencySeen {
+    latency: super::request::Latency,
+    observations: Observations,
+    quantiles: (Quantiles, Quantiles),
+}
+
+/// The `le` of the histogram bucket at the threshold; `None` when the service has no histogram series at all in
+/// the window (nothing to judge: the latency signal is inconclusive, never a verdict). A threshold that is not
+/// a bucket bound is refused, naming the nearest ones.
+async fn latency_bucket(
+    request: &Request,
+    sources: &Sources,
+    canary: &crate::metrics::canary::Canary<'_>,
+    window: &Window,
+    threshold_ms: f64,
+    queries: &mut Vec<QueryRecord>,
+) -> Result<Option<String>, AnalysisError> {
+    let record = QueryRecord::instant("buckets", canary.buckets_query(window.seconds()), window.end);
+    let data = run(sources, &record).await?;
+    queries.push(record);
+    match bucket_for(&data, threshold_ms) {
+        Ok(le) => Ok(Some(le)),
+        Err((_, _, 0)) => Ok(None),
+        Err((below, above, _)) => {
+            let nearest: Vec<String> = below.into_iter().chain(above).collect();
+            Err(AnalysisError::Request(RequestError::new(
+                "latencyThreshold",
+                format!(
+                    "{} ms is not a bucket bound of istio_request_duration_milliseconds for {} in namespace {}; the \
+                     nearest are {} (ms)",
+                    crate::numbers::significant(threshold_ms),
+                    request.service,
+                    request.namespace,
+                    nearest.join(" and ")
+                ),
+            )))
+        }
+    }
 }
 
 /// Neither arm has a single series in the window: not "no traffic yet" (which needs the service's series to

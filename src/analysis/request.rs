@@ -10,7 +10,7 @@ use crate::names::{is_dns_label, is_dns_subdomain, is_label_value};
 use jiff::Timestamp;
 
 /// The parameter names, as the HTTP contract spells them.
-pub const FIELDS: [&str; 14] = [
+pub const FIELDS: [&str; 17] = [
     "namespace",
     "service",
     "canary",
@@ -25,6 +25,9 @@ pub const FIELDS: [&str; 14] = [
     "margin",
     "passMargin",
     "alpha",
+    "signals",
+    "latencyThreshold",
+    "maxSlowShare",
 ];
 
 /// Without `since`, `window` or `rollout`: the last ten minutes.
@@ -62,7 +65,43 @@ pub struct Request {
     pub step_seconds: i64,
     pub reporter: Reporter,
     pub params: Params,
+    /// What is judged: the error share, and (with a threshold) the share of requests slower than it.
+    pub signals: Signals,
 }
+
+/// `signals=errors` (the default), `signals=latency`, `signals=errors,latency`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Signals {
+    pub errors: bool,
+    pub latency: Option<Latency>,
+}
+
+/// The latency signal: the share of requests slower than `threshold_ms` (a bucket bound of Istio's
+/// `istio_request_duration_milliseconds` histogram), judged as the error share is; `max_slow_share` is its
+/// ceiling, as `maxErrorRate` is the error share's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Latency {
+    pub threshold_ms: f64,
+    pub max_slow_share: f64,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals { errors: true, latency: None }
+    }
+}
+
+impl Signals {
+    /// How many verdicts share `alpha` (each signal's tests get `alpha / count`, so that the combined
+    /// verdict's false-fail rate stays at or below `alpha`: a union bound).
+    pub fn count(&self) -> usize {
+        usize::from(self.errors) + usize::from(self.latency.is_some())
+    }
+}
+
+/// The default latency ceiling: a canary with more than half its requests slower than the threshold fails
+/// whatever its baseline does (a threshold most of the baseline's requests exceed is itself a mistake).
+pub const DEFAULT_MAX_SLOW_SHARE: f64 = 0.5;
 
 /// Two requests with equal keys ask exactly the same question (numbers compared by value, so `0.05` and `5e-2`
 /// are one request): they may share one Prometheus round trip and one answer.
@@ -103,6 +142,7 @@ impl Request {
             step_seconds,
             reporter: one_of(raw, "reporter", &Reporter::ALL, |r| r.as_str())?,
             params: params(raw)?,
+            signals: signals(raw)?,
         };
         Ok(request)
     }
@@ -115,8 +155,17 @@ impl Request {
         };
         let p = &self.params;
         // Every part is validated, so none contains a NUL: the parts cannot run into each other.
+        let signals = match self.signals.latency {
+            Some(l) => format!(
+                "{}+latency:{:x}:{:x}",
+                self.signals.errors,
+                l.threshold_ms.to_bits(),
+                l.max_slow_share.to_bits()
+            ),
+            None => "errors".to_string(),
+        };
         RequestKey(format!(
-            "{}\0{}\0{}\0{}\0{}\0{period}\0{}\0{}\0{:x}\0{:x}\0{:x}\0{:x}",
+            "{}\0{}\0{}\0{}\0{}\0{period}\0{}\0{}\0{:x}\0{:x}\0{:x}\0{:x}\0{signals}",
             self.namespace,
             self.service,
             self.canary.as_deref().unwrap_or("-"),
@@ -142,6 +191,58 @@ impl Request {
             reporter: self.reporter,
         }
     }
+}
+
+/// `signals`, `latencyThreshold` (milliseconds) and `maxSlowShare`: a threshold only with the latency signal,
+/// and required by it.
+fn signals(raw: &RawParams) -> Result<Signals, RequestError> {
+    let mut signals = Signals { errors: false, latency: None };
+    let listed = raw.get("signals").unwrap_or("errors");
+    let mut latency = false;
+    for name in listed.split(',').map(str::trim) {
+        match name {
+            "errors" => signals.errors = true,
+            "latency" => latency = true,
+            other => {
+                return Err(RequestError::new(
+                    "signals",
+                    format!("{other:?} is not a signal: give errors, latency or errors,latency"),
+                ));
+            }
+        }
+    }
+    let number = |field: &str| -> Result<Option<f64>, RequestError> {
+        raw.get(field)
+            .map(|text| {
+                text.trim().parse::<f64>().map_err(|_| RequestError::new(field, format!("{text:?} is not a number")))
+            })
+            .transpose()
+    };
+    let threshold = number("latencyThreshold")?;
+    let max_slow_share = number("maxSlowShare")?;
+    if !latency {
+        for (field, given) in [("latencyThreshold", threshold), ("maxSlowShare", max_slow_share)] {
+            if given.is_some() {
+                return Err(RequestError::new(field, "only with signals=latency or signals=errors,latency"));
+            }
+        }
+        return Ok(signals);
+    }
+    let threshold_ms = threshold.ok_or_else(|| {
+        RequestError::new(
+            "latencyThreshold",
+            "required with the latency signal: a bucket bound of istio_request_duration_milliseconds in ms (e.g. 250)",
+        )
+    })?;
+    if !(threshold_ms > 0.0 && threshold_ms.is_finite()) {
+        return Err(RequestError::new("latencyThreshold", "must be a positive number of milliseconds"));
+    }
+    let max_slow_share = max_slow_share.unwrap_or(DEFAULT_MAX_SLOW_SHARE);
+    if !(max_slow_share > 0.0 && max_slow_share <= 0.5) {
+        return Err(RequestError::new("maxSlowShare", format!("must be in (0, 0.5], got {max_slow_share}")));
+    }
+    signals.latency = Some(Latency { threshold_ms, max_slow_share });
+    Ok(signals)
 }
 
 fn required<'a>(raw: &'a RawParams, field: &str) -> Result<&'a str, RequestError> {

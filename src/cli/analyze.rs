@@ -63,6 +63,16 @@ pub struct AnalyzeArgs {
     /// Error budget of each sequential test (default 0.05).
     #[arg(long, value_name = "P")]
     pub alpha: Option<String>,
+    /// What to judge: errors, latency, or errors,latency (both, alpha split between them).
+    #[arg(long, value_name = "LIST", default_value = "errors")]
+    pub signals: String,
+    /// The latency signal's threshold in ms: the share of requests slower than it is judged as the error share
+    /// is. Must be a bucket bound of istio_request_duration_milliseconds (Istio's: ..., 100, 250, 500, 1000, ...).
+    #[arg(long, value_name = "MS")]
+    pub latency_threshold: Option<String>,
+    /// Fail a canary shown with more than this share of requests slower than the threshold (default 0.5).
+    #[arg(long, value_name = "SHARE")]
+    pub max_slow_share: Option<String>,
     /// Output format (json: the service's document).
     #[arg(short = 'o', long, value_enum, default_value_t = OutputArg::Table)]
     pub output: OutputArg,
@@ -111,12 +121,15 @@ fn params(args: &AnalyzeArgs, namespace: String) -> RawParams {
         ("margin", &args.margin),
         ("passMargin", &args.pass_margin),
         ("alpha", &args.alpha),
+        ("latencyThreshold", &args.latency_threshold),
+        ("maxSlowShare", &args.max_slow_share),
     ];
     let mut raw = RawParams::default()
         .with("namespace", namespace)
         .with("service", args.service.as_str())
         .with("label", args.label.as_str())
-        .with("reporter", args.reporter.as_str());
+        .with("reporter", args.reporter.as_str())
+        .with("signals", args.signals.as_str());
     for (name, value) in optional {
         if let Some(value) = value {
             raw = raw.with(name, value.as_str());

@@ -35,6 +35,8 @@ pub struct PluginCli {
     pub command: Command,
 }
 
+// One value per process, parsed once: boxing the larger argument structs would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show each version's routes, weights, matches, pods, rollout state and problems.

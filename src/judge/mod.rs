@@ -28,6 +28,7 @@ mod judgement;
 mod message;
 mod params;
 mod sequential;
+mod signals;
 mod wilson;
 
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub use decide::judge;
 pub use input::{Arm, Counts, Field, InputError, Observations, Reachability, Step};
 pub use judgement::{ArmSummary, Evidence, Judgement, Reason, Verdict};
 pub use params::{ParamError, Params};
+pub use signals::{combine, share_alpha};
 pub use wilson::wilson95;
 
 /// Why [`judge`] could not judge.

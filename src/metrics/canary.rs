@@ -109,6 +109,11 @@ impl Canary<'_> {
         selector.re(self.label.as_str(), &any_of(&[self.canary, self.baseline]))
     }
 
+    /// `base` narrowed to the service's series of both arms (the latency queries' selector).
+    pub(super) fn arm_selector(&self, base: Selector) -> Selector {
+        self.arms(base.merge(self.service_selector()))
+    }
+
     /// Requests of both arms per step, grouped by arm and response code (see the module comment).
     pub fn counts_query(&self, step_seconds: i64) -> String {
         let increase =

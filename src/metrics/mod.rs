@@ -3,6 +3,7 @@
 
 pub mod canary;
 mod client;
+pub mod latency;
 pub mod promql;
 pub mod status;
 

@@ -38,6 +38,9 @@ pub fn text(analysis: &Analysis) -> String {
     }
     out.push('\n');
     out.push_str(&finish(&tests));
+    if let Some(signals) = &analysis.signals {
+        out.push_str(&signal_lines(signals));
+    }
     let origin = match w.from {
         Origin::Since => "from --since".to_string(),
         Origin::Window => format!("the last {}m", w.seconds() / 60),
@@ -51,6 +54,41 @@ pub fn text(analysis: &Analysis) -> String {
     }
     for q in &analysis.queries {
         let _ = writeln!(out, "query ({}): {}", q.purpose, q.query);
+    }
+    out
+}
+
+/// Each signal's verdict, and the latency signal's slow shares and quantiles.
+fn signal_lines(signals: &crate::analysis::document::SignalJudgements) -> String {
+    let mut out = String::from("\n");
+    if let Some(e) = &signals.errors {
+        let _ = writeln!(out, "errors: {} ({})", e.verdict.as_str(), e.reason.code());
+    }
+    if let Some(l) = &signals.latency {
+        let j = &l.judgement;
+        let _ = writeln!(
+            out,
+            "latency: {} ({}), requests slower than {} ms",
+            j.verdict.as_str(),
+            j.reason.code(),
+            number(l.threshold_ms)
+        );
+        let mut t = table(&["arm", "requests", "slower", "share", "p50 ms", "p95 ms", "p99 ms"]);
+        let ms = |x: Option<f64>| x.map_or_else(|| "-".to_string(), number);
+        for (name, arm, q) in [("canary", &j.canary, &l.canary_latency), ("baseline", &j.baseline, &l.baseline_latency)]
+        {
+            let share = arm.error_rate.map_or_else(|| "-".to_string(), percent);
+            t.add_row(vec![
+                name.into(),
+                arm.requests.to_string(),
+                arm.errors.to_string(),
+                share,
+                ms(q.p50),
+                ms(q.p95),
+                ms(q.p99),
+            ]);
+        }
+        out.push_str(&finish(&t));
     }
     out
 }

@@ -121,6 +121,18 @@ pub(crate) async fn mesh() -> &'static Mesh {
             om.steady(&waypoint(200), start, SAMPLE_SECONDS, steps, ok);
             om.steady(&waypoint(500), start, SAMPLE_SECONDS, steps, failed);
         }
+        // Latency, Istio's histogram: per 15 s sample, 5 of 100 requests slower than 250 ms in both arms of
+        // `good`; `slow` has good's errors but v2's slow share five times v1's.
+        let window = (start, SAMPLE_SECONDS, steps);
+        for (service, version, ok, failed, slow) in
+            [("good", "v1", 99, 1, 5), ("good", "v2", 99, 1, 5), ("slow", "v1", 99, 1, 5), ("slow", "v2", 99, 1, 25)]
+        {
+            if service == "slow" {
+                om.steady(&edge(service, version), start, SAMPLE_SECONDS, steps, ok);
+                om.steady(&edge(service, version).code(500), start, SAMPLE_SECONDS, steps, failed);
+            }
+            om.latency(&edge(service, version), window, ok + failed, slow, 250.0);
+        }
         let one_a_minute: Vec<u64> = (0..=steps as u64).map(|i| i / 4).collect();
         om.requests(&edge("trickle", "v2"), start, SAMPLE_SECONDS, &one_a_minute);
         let unroutable = IstioEdge { reporter: "source", response_flags: "UH", ..edge("flaky", "unknown").code(503) };
@@ -659,4 +671,73 @@ async fn a_service_or_arms_prometheus_has_no_series_for_are_errors_that_say_what
     // A service whose baseline has traffic but whose canary has none yet is still only inconclusive.
     let out = analyze(&["idle", "-n", ns, "--window", "30m", "--prometheus-url", &mesh.prometheus.url]);
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The latency signal: the share of requests slower than a bucket bound, judged against the baseline's as the
+/// error share is, with alpha split between the two signals.
+#[tokio::test]
+async fn latency_is_a_second_signal_with_its_own_verdict_and_percentiles() {
+    let mesh = mesh().await;
+    let both = "&window=30m&signals=errors,latency&latencyThreshold=250";
+    let (status, doc) = mesh.service.get(&judge_query(&mesh.ns, "good", both)).await;
+    assert_eq!(status, 200, "{doc:#}");
+    assert_eq!(doc["verdict"], "pass", "{doc:#}");
+    assert_eq!(doc["signals"]["errors"]["verdict"], "pass");
+    let latency = &doc["signals"]["latency"];
+    assert_eq!(latency["verdict"], "pass", "{latency:#}");
+    assert_eq!(latency["thresholdMs"], 250.0);
+    assert_eq!(latency["evidence"]["threshold"], 40.0, "alpha 0.05 split in two: 1/0.025");
+    let share = latency["canary"]["errorRate"].as_f64().unwrap();
+    assert!((share - 0.05).abs() < 1e-9, "5 of 100 slower than 250 ms: {share}");
+    for arm in ["canaryLatency", "baselineLatency"] {
+        let p99 = latency[arm]["p99"].as_f64().unwrap_or_default();
+        assert!(p99 > 250.0 && p99 <= 500.0, "{arm} p99 in the 250-500 ms bucket: {latency:#}");
+    }
+    assert!(doc["queries"].as_array().unwrap().iter().any(|q| q["purpose"] == "latency"));
+
+    // As good by errors, five times slower: the combined verdict fails, named by the latency signal.
+    let (_, errors_only) = mesh.service.get(&judge_query(&mesh.ns, "slow", "&window=30m")).await;
+    assert_eq!(errors_only["verdict"], "pass", "{errors_only:#}");
+    assert!(errors_only.get("signals").is_none(), "an errors-only document is as it was");
+    let (status, slow) = mesh.service.get(&judge_query(&mesh.ns, "slow", both)).await;
+    assert_eq!(status, 200);
+    assert_eq!(slow["verdict"], "fail", "{slow:#}");
+    assert_eq!(slow["reason"], "canary-worse");
+    assert!(slow["message"].as_str().unwrap().starts_with("latency: "), "{slow:#}");
+    assert_eq!(slow["signals"]["errors"]["verdict"], "pass");
+    let (_, latency_only) =
+        mesh.service.get(&judge_query(&mesh.ns, "slow", "&window=30m&signals=latency&latencyThreshold=250")).await;
+    assert_eq!(latency_only["verdict"], "fail");
+    assert_eq!(latency_only["evidence"]["threshold"], 20.0, "one signal keeps the whole alpha");
+
+    // No histogram for the canary: inconclusive, never a verdict from missing data.
+    let (status, idle) = mesh.service.get(&judge_query(&mesh.ns, "idle", both)).await;
+    assert_eq!(status, 200, "{idle:#}");
+    assert_eq!(idle["verdict"], "inconclusive", "{idle:#}");
+
+    // Bad input, 400 naming the field.
+    for (extra, field, says) in [
+        ("&window=30m&signals=errors,latency&latencyThreshold=300", "latencyThreshold", "the nearest are 250 and 500"),
+        ("&window=30m&signals=latency", "latencyThreshold", "required with the latency signal"),
+        ("&window=30m&signals=speed", "signals", "\"speed\" is not a signal"),
+        ("&window=30m&latencyThreshold=250", "latencyThreshold", "only with signals=latency"),
+        ("&window=30m&signals=latency&latencyThreshold=250&maxSlowShare=0.9", "maxSlowShare", "(0, 0.5]"),
+    ] {
+        let (status, doc) = mesh.service.get(&judge_query(&mesh.ns, "good", extra)).await;
+        assert_eq!((status, doc["field"].as_str()), (400, Some(field)), "{extra}: {doc:#}");
+        assert!(doc["message"].as_str().unwrap().contains(says), "{extra}: {doc:#}");
+    }
+
+    // The CLI shows the same, with the verdict as its exit code.
+    let (ns, url) = (mesh.ns.as_str(), mesh.prometheus.url.as_str());
+    let args = ["slow", "-n", ns, "--window", "30m", "--prometheus-url", url, "--signals", "errors,latency"];
+    let out = analyze(&[&args[..], &["--latency-threshold", "250"]].concat());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("fail: canary-worse\nlatency: "), "{text}");
+    assert!(text.contains("latency: fail (canary-worse), requests slower than 250 ms"), "{text}");
+    assert!(text.contains("P99 MS") && text.contains("canary share over 250 ms 25%"), "{text}");
+    let bad = analyze(&[&args[..], &["--latency-threshold", "300"]].concat());
+    assert_eq!(bad.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--latency-threshold: 300 ms is not a bucket bound"));
 }

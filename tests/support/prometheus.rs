@@ -169,14 +169,56 @@ impl OpenMetrics {
         self.requests(edge, start, step, &values)
     }
 
+    /// Adds the `istio_request_duration_milliseconds_bucket` series of an edge: `per_step` requests every step,
+    /// `slow` of them slower than `threshold` ms (and all faster than the next bound up), over Istio's bounds
+    /// 100, 250, 500 and 1000 ms.
+    pub fn latency(
+        &mut self,
+        edge: &IstioEdge,
+        (start, step, steps): (i64, i64, usize),
+        per_step: u64,
+        slow: u64,
+        threshold: f64,
+    ) -> &mut Self {
+        let labels = edge.label_text();
+        for (le, bound) in [("100", 100.0), ("250", 250.0), ("500", 500.0), ("1000", 1000.0), ("+Inf", f64::INFINITY)] {
+            let each = if bound <= threshold { per_step - slow } else { per_step };
+            for i in 0..=steps as u64 {
+                let t = start + i as i64 * step;
+                writeln!(
+                    self.samples,
+                    "istio_request_duration_milliseconds_bucket{{{labels},le=\"{le}\"}} {} {t}",
+                    i * each
+                )
+                .unwrap();
+            }
+        }
+        self
+    }
+
     pub fn finish(&self) -> String {
         // OpenMetrics wants every family's samples together, sorted by time within a series; promtool also
-        // requires the `# EOF` trailer.
+        // requires the `# EOF` trailer. The buckets are written as a gauge family of their own: promtool
+        // takes their cumulative values as they are, which is all PromQL's increase() needs.
         let mut lines: Vec<&str> = self.samples.lines().collect();
         lines.sort_by_key(|l| {
             let (series, rest) = l.rsplit_once(' ').map(|(a, t)| (a.rsplit_once(' ').unwrap().0, t)).unwrap();
             (series.to_string(), rest.parse::<i64>().unwrap())
         });
-        format!("# TYPE istio_requests counter\n{}\n# EOF\n", lines.join("\n"))
+        let mut out = String::new();
+        let mut family = "";
+        for line in lines {
+            let name = line.split(['{', ' ']).next().unwrap_or_default();
+            if name != family {
+                family = name;
+                match name.strip_suffix("_total") {
+                    Some(counter) => writeln!(out, "# TYPE {counter} counter").unwrap(),
+                    None => writeln!(out, "# TYPE {name} gauge").unwrap(),
+                }
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        out + "# EOF\n"
     }
 }
