@@ -72,7 +72,8 @@ async fn run_step(scenario: &Scenario, step: &Step, last_code: &mut Option<i32>)
             indent(&step.expected.join("\n"))
         )));
     }
-    let shows_error = step.expected.iter().any(|l| l.starts_with("error"));
+    // `error: ...` (a failed command) or `error   VR110 ...` (a finding); not `errors: pass` (a signal's verdict).
+    let shows_error = step.expected.iter().any(|l| l.starts_with("error:") || l.starts_with("error "));
     if shows_error == (code == 0) {
         let expected = if shows_error { "a failure" } else { "success" };
         return Err(step.fail(&format!("exit code {code}, but the README shows {expected}:\n{}", indent(&output))));

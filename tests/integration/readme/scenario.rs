@@ -52,7 +52,8 @@ impl Scenario {
                 let history = backfill(&chain_traffic(&test_ns), now, 600, 15, "backfill");
                 scenario.prometheus = Some(prometheus(&scenario.dir, &history).await);
             }
-            // Service reviews: 30 minutes of v1 at 80 rps and v2 at 20 rps, 1% errors each.
+            // Service reviews: 30 minutes of v1 at 80 rps and v2 at 20 rps, 1% errors and 5% of requests slower
+            // than 250 ms each.
             "analysis" => {
                 let history = reviews_traffic(&test_ns);
                 scenario.prometheus = Some(prometheus(&scenario.dir, &history).await);
@@ -171,7 +172,9 @@ fn reviews_traffic(ns: &str) -> String {
     for (version, per_second) in [("v1", 80), ("v2", 20)] {
         let edge = IstioEdge::new(ns, "productpage", "v1", "reviews", version);
         metrics.steady(&edge, start, 15, steps, per_second * 15 * 99 / 100);
-        metrics.steady(&edge.code(503), start, 15, steps, per_second * 15 / 100);
+        metrics.steady(&edge.clone().code(503), start, 15, steps, per_second * 15 / 100);
+        // Istio's latency histogram: 5% of each version's requests slower than 250 ms.
+        metrics.latency(&edge, (start, 15, steps), per_second * 15, per_second * 15 * 5 / 100, 250.0);
     }
     metrics.finish()
 }
