@@ -9,6 +9,7 @@
 pub mod coalesce;
 pub mod document;
 pub mod error;
+pub mod flagger;
 pub mod input;
 pub mod pipeline;
 pub mod request;

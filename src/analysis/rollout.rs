@@ -101,6 +101,8 @@ fn arm_value(rollout: &Rollout, rs: &ReplicaSet, label: ArmLabel, arm: Arm) -> O
             Arm::Canary => c.canary_service.clone(),
             Arm::Baseline => c.stable_service.clone(),
         }),
+        // A Rollout's canary and stable pods belong to one workload: the label cannot tell them apart.
+        ArmLabel::DestinationWorkload => None,
     };
     value.filter(|v| is_label_value(v))
 }

@@ -33,17 +33,25 @@ pub enum ArmLabel {
     DestinationCanonicalRevision,
     /// The Service name: host-level splits, where canary and baseline are two Services.
     DestinationServiceName,
+    /// The workload (Deployment) name: Flagger's arms, `<target>` and `<target>-primary`, each behind its own
+    /// Service, so the arms select the series within the namespace, as host-level arms do.
+    DestinationWorkload,
 }
 
 impl ArmLabel {
-    pub const ALL: [ArmLabel; 3] =
-        [ArmLabel::DestinationVersion, ArmLabel::DestinationCanonicalRevision, ArmLabel::DestinationServiceName];
+    pub const ALL: [ArmLabel; 4] = [
+        ArmLabel::DestinationVersion,
+        ArmLabel::DestinationCanonicalRevision,
+        ArmLabel::DestinationServiceName,
+        ArmLabel::DestinationWorkload,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ArmLabel::DestinationVersion => "destination_version",
             ArmLabel::DestinationCanonicalRevision => "destination_canonical_revision",
             ArmLabel::DestinationServiceName => "destination_service_name",
+            ArmLabel::DestinationWorkload => "destination_workload",
         }
     }
 }
@@ -96,7 +104,7 @@ impl Canary<'_> {
     /// the arm matcher selects them and the service itself is not matched.
     fn service_selector(&self) -> Selector {
         let selector = Selector::default();
-        if self.label == ArmLabel::DestinationServiceName {
+        if matches!(self.label, ArmLabel::DestinationServiceName | ArmLabel::DestinationWorkload) {
             selector.eq("destination_service_namespace", self.namespace)
         } else if self.service.contains('.') {
             selector.eq("destination_service", self.service)
@@ -165,8 +173,11 @@ impl Canary<'_> {
     /// host-level arms only the canary Service's failures count.
     pub fn unroutable_query(&self, range_seconds: i64) -> String {
         let mut selector = Selector::default().eq("reporter", "source").merge(self.service_selector());
-        if self.label == ArmLabel::DestinationServiceName {
-            selector = selector.eq("destination_service_name", self.canary);
+        match self.label {
+            ArmLabel::DestinationServiceName => selector = selector.eq("destination_service_name", self.canary),
+            // A request no pod received names no workload ("unknown"): none can be told to be the canary's.
+            ArmLabel::DestinationWorkload => selector = selector.eq("destination_workload", self.canary),
+            _ => {}
         }
         let selector = selector.eq("response_code", "503").re("response_flags", UNROUTABLE_FLAGS);
         format!("sum(increase({}[{range_seconds}s]))", selector.render(METRIC))

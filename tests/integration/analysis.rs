@@ -133,6 +133,15 @@ pub(crate) async fn mesh() -> &'static Mesh {
             }
             om.latency(&edge(service, version), window, ok + failed, slow, 250.0);
         }
+        // Flagger's naming: Services podinfo-primary and podinfo-canary in front of the workloads podinfo-primary
+        // (the baseline) and podinfo (the canary); the canary five times worse.
+        for (service, workload, ok, failed) in
+            [("podinfo-primary", "podinfo-primary", 99, 1), ("podinfo-canary", "podinfo", 95, 5)]
+        {
+            let flagger = edge(service, "").workload(workload);
+            om.steady(&flagger, start, SAMPLE_SECONDS, steps, ok);
+            om.steady(&flagger.clone().code(500), start, SAMPLE_SECONDS, steps, failed);
+        }
         let one_a_minute: Vec<u64> = (0..=steps as u64).map(|i| i / 4).collect();
         om.requests(&edge("trickle", "v2"), start, SAMPLE_SECONDS, &one_a_minute);
         let unroutable = IstioEdge { reporter: "source", response_flags: "UH", ..edge("flaky", "unknown").code(503) };
@@ -740,4 +749,49 @@ async fn latency_is_a_second_signal_with_its_own_verdict_and_percentiles() {
     let bad = analyze(&[&args[..], &["--latency-threshold", "300"]].concat());
     assert_eq!(bad.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--latency-threshold: 300 ms is not a bucket bound"));
+}
+
+/// Flagger's webhooks, with payloads shaped exactly as Flagger sends them (its CanaryWebhookPayload).
+#[tokio::test]
+async fn flagger_webhooks_confirm_promotion_only_on_pass_and_roll_back_only_on_fail() {
+    let mesh = mesh().await;
+    let hook = |name: &str, body: Value| {
+        let url = format!("{}/v1/flagger/{name}", mesh.service.url);
+        async move { answer(reqwest::Client::new().post(url).json(&body).send().await).await }
+    };
+    let payload = |name: &str, metadata: Value| {
+        json!({"name": name, "namespace": mesh.ns, "phase": "Progressing", "checksum": "5c6f7d8b9a",
+               "metadata": metadata})
+    };
+    // podinfo (the canary) is five times worse than podinfo-primary: no promotion, a rollback.
+    let worse = payload("podinfo", json!({"window": "30m"}));
+    let (status, doc) = hook("confirm-promotion", worse.clone()).await;
+    assert_eq!(status, 412, "{doc:#}");
+    assert_eq!(doc["verdict"], "fail", "the judgement is the body: {doc:#}");
+    assert!(
+        doc["queries"][0]["query"].as_str().unwrap().contains(r#"destination_workload=~"podinfo|podinfo-primary""#)
+    );
+    let (status, doc) = hook("rollback", worse).await;
+    assert_eq!((status, doc["verdict"].as_str()), (200, Some("fail")));
+    // A good canary, its arms named in metadata: promoted, not rolled back.
+    let good =
+        payload("good", json!({"window": "30m", "label": "destination_version", "canary": "v2", "baseline": "v1"}));
+    let (status, doc) = hook("confirm-promotion", good.clone()).await;
+    assert_eq!((status, doc["verdict"].as_str()), (200, Some("pass")), "{doc:#}");
+    let (status, _) = hook("rollback", good).await;
+    assert_eq!(status, 412);
+    // No canary traffic: neither promoted nor rolled back.
+    let idle =
+        payload("idle", json!({"window": "30m", "label": "destination_version", "canary": "v2", "baseline": "v1"}));
+    for name in ["confirm-promotion", "rollback"] {
+        let (status, doc) = hook(name, idle.clone()).await;
+        assert_eq!((status, doc["verdict"].as_str()), (412, Some("inconclusive")), "{name}: {doc:#}");
+    }
+    // Bad payloads are 400 naming the field; an unknown hook is 404.
+    let (status, doc) = hook("rollback", json!({"namespace": mesh.ns})).await;
+    assert_eq!((status, doc["field"].as_str()), (400, Some("body")), "{doc:#}");
+    let (status, doc) = hook("rollback", payload("podinfo", json!({"namespace": "kube-system"}))).await;
+    assert_eq!((status, doc["field"].as_str()), (400, Some("metadata.namespace")), "{doc:#}");
+    let (status, _) = hook("pre-rollout", payload("podinfo", json!({}))).await;
+    assert_eq!(status, 404);
 }

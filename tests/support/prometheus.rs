@@ -83,9 +83,16 @@ pub struct IstioEdge {
     pub destination_version: String,
     pub response_code: u16,
     pub response_flags: &'static str,
+    /// The workload, when not `<service>-<version>` (Flagger's `podinfo` and `podinfo-primary`).
+    pub destination_workload: Option<String>,
 }
 
 impl IstioEdge {
+    pub fn workload(mut self, name: &str) -> Self {
+        self.destination_workload = Some(name.into());
+        self
+    }
+
     pub fn new(namespace: &str, source_app: &str, source_version: &str, service: &str, version: &str) -> Self {
         Self {
             reporter: "destination",
@@ -96,6 +103,7 @@ impl IstioEdge {
             destination_version: version.into(),
             response_code: 200,
             response_flags: "-",
+            destination_workload: None,
         }
     }
 
@@ -123,7 +131,7 @@ impl IstioEdge {
             ("destination_service_name", svc.clone()),
             ("destination_service_namespace", ns.clone()),
             ("destination_version", dst_ver.clone()),
-            ("destination_workload", format!("{svc}-{dst_ver}")),
+            ("destination_workload", self.destination_workload.clone().unwrap_or_else(|| format!("{svc}-{dst_ver}"))),
             ("destination_workload_namespace", ns.clone()),
             ("grpc_response_status", String::new()),
             ("reporter", self.reporter.into()),

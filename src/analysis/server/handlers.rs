@@ -5,12 +5,13 @@ use super::telemetry::Telemetry;
 use crate::analysis::coalesce::Coalescer;
 use crate::analysis::document::ErrorDocument;
 use crate::analysis::error::{AnalysisError, ErrorKind, RequestError};
+use crate::analysis::flagger::{self, Hook};
 use crate::analysis::input::RawParams;
 use crate::analysis::pipeline::{self, Sources};
 use crate::analysis::request::{Request, RequestKey};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State as Extract};
+use axum::extract::{Path, Query, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -81,6 +82,33 @@ fn pairs(query: Pairs) -> Result<RawParams, RequestError> {
     RawParams::from_pairs(pairs)
 }
 
+/// Flagger's `confirm-promotion` and `rollback` webhooks: the same judgement, its verdict as the status code
+/// Flagger reads (see [`crate::analysis::flagger`]).
+pub async fn flagger(
+    Extract(state): Shared,
+    Path(hook): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(hook) = Hook::parse(&hook) else {
+        let message = format!("no Flagger hook {hook:?}: vroute-analysis answers confirm-promotion and rollback");
+        return json_response(StatusCode::NOT_FOUND, json(&ErrorDocument { error: "not-found", field: None, message }));
+    };
+    let params = body.map_err(|e| RequestError::new("body", e.body_text())).and_then(|b| flagger::params(&b));
+    let mut response = judge(state, &headers, params).await;
+    if response.status() == StatusCode::OK {
+        let verdict = response.extensions().get::<Verdict>().map_or("", |v| v.0);
+        if !hook.holds(verdict) {
+            *response.status_mut() = StatusCode::PRECONDITION_FAILED;
+        }
+    }
+    response
+}
+
+/// The verdict of a 200 answer, for the Flagger hooks to map.
+#[derive(Clone, Copy)]
+struct Verdict(&'static str);
+
 async fn judge(state: Arc<State>, headers: &HeaderMap, params: Result<RawParams, RequestError>) -> Response {
     if !authorized(state.token.as_deref(), headers) {
         state.telemetry.request(StatusCode::UNAUTHORIZED.as_u16(), None);
@@ -110,7 +138,12 @@ async fn judge(state: Arc<State>, headers: &HeaderMap, params: Result<RawParams,
         tracing::info!(status = 400, body = %String::from_utf8_lossy(&answer.body), "bad judge request");
     }
     state.telemetry.request(answer.status.as_u16(), answer.verdict);
-    answer.into_response()
+    let verdict = answer.verdict;
+    let mut response = answer.into_response();
+    if let Some(v) = verdict {
+        response.extensions_mut().insert(Verdict(v));
+    }
+    response
 }
 
 /// An arm's value as judged: as asked, else as read from the Rollout.
@@ -197,7 +230,10 @@ pub async fn not_found(uri: Uri) -> Response {
     let body = json(&ErrorDocument {
         error: "not-found",
         field: None,
-        message: format!("no such path {}; the judge is at /v1/judge", uri.path()),
+        message: format!(
+            "no such path {}; the judge is at /v1/judge (Flagger: /v1/flagger/confirm-promotion, /v1/flagger/rollback)",
+            uri.path()
+        ),
     });
     json_response(StatusCode::NOT_FOUND, body)
 }

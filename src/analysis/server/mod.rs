@@ -12,7 +12,7 @@ use super::coalesce::Coalescer;
 use super::pipeline::Sources;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use handlers::State;
 use std::future::Future;
@@ -93,6 +93,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
 fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/v1/judge", get(handlers::judge_get).post(handlers::judge_body).put(handlers::judge_body))
+        .route("/v1/flagger/{hook}", post(handlers::flagger))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))
