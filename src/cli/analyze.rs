@@ -31,7 +31,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "VALUE", required_unless_present = "rollout")]
     pub baseline: Option<String>,
     /// The Istio label that tells the arms apart: destination_version, destination_canonical_revision, or
-    /// destination_service_name (host-level splits: canary and baseline are Services).
+    /// destination_service_name (host-level splits: canary and baseline are Services), or destination_workload
+    /// (Flagger: the canary and primary Deployments).
     #[arg(long, value_name = "LABEL", default_value = "destination_version")]
     pub label: String,
     /// Judge everything since this time (RFC 3339, e.g. 2026-01-31T12:00:00Z).
