@@ -80,7 +80,12 @@ pub async fn list_with<T: DeserializeOwned + Clone>(
     }
 }
 
-/// Lists a collection in one request and reads each item on its own ([`read::items`]): the typed items, and
+/// Items per page of a list. Memory then grows with what the model keeps, not with the size of the API's
+/// answers: one page of raw JSON is held at a time (kubectl pages by 500 too). All pages come from the
+/// resourceVersion of the first, so the listing is one consistent snapshot.
+pub const PAGE: u32 = 500;
+
+/// Lists a collection page by page and reads each item on its own ([`read::page`]): the typed items, and
 /// those that could not be read, named with the field at fault.
 pub async fn list_read<T: Readable>(
     cluster: &Cluster,
@@ -89,15 +94,38 @@ pub async fn list_read<T: Readable>(
 ) -> Result<(Vec<T>, Vec<Unreadable>), ClusterError> {
     let rbac = res.rbac_name();
     let action = Action { verb: "list", resource: &rbac, namespace };
-    let request = Request::new(res.url(namespace))
-        .list(&ListParams::default())
-        .map_err(|e| ClusterError::Config(e.to_string()))?;
-    let body = cluster.client.request_text(request).await.map_err(|e| action.error(&cluster.server, e))?;
-    read::items(&body).map_err(|e| ClusterError::Api {
-        verb: "list".into(),
-        resource: rbac.clone(),
-        scope: action.scope(),
-        code: 200,
-        message: format!("the answer is not a list: {e}"),
-    })
+    let (mut items, mut unreadable) = (Vec::new(), Vec::new());
+    let mut next: Option<String> = None;
+    // A continue token expires after a few minutes (410 Gone): the listing starts over, once.
+    let mut restarted = false;
+    loop {
+        let mut params = ListParams::default().limit(PAGE);
+        if let Some(token) = &next {
+            params = params.continue_token(token);
+        }
+        let request =
+            Request::new(res.url(namespace)).list(&params).map_err(|e| ClusterError::Config(e.to_string()))?;
+        let body = match cluster.client.request_text(request).await {
+            Ok(body) => body,
+            Err(kube::Error::Api(status)) if status.code == 410 && next.is_some() && !restarted => {
+                (items, unreadable, next, restarted) = (Vec::new(), Vec::new(), None, true);
+                continue;
+            }
+            Err(e) => return Err(action.error(&cluster.server, e)),
+        };
+        let page = read::page::<T>(&body).map_err(|e| ClusterError::Api {
+            verb: "list".into(),
+            resource: rbac.clone(),
+            scope: action.scope(),
+            code: 200,
+            message: format!("the answer is not a list: {e}"),
+        })?;
+        drop(body);
+        items.extend(page.items);
+        unreadable.extend(page.unreadable);
+        match page.next {
+            Some(token) => next = Some(token),
+            None => return Ok((items, unreadable)),
+        }
+    }
 }

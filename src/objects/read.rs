@@ -75,6 +75,8 @@ impl From<ParseError> for FieldError {
 struct List<'a> {
     #[serde(borrow)]
     items: Vec<&'a RawValue>,
+    #[serde(default)]
+    metadata: ListMeta,
 }
 
 /// The same list decoded in one pass, for the common case where every item reads.
@@ -82,6 +84,22 @@ struct List<'a> {
 #[serde(bound = "T: DeserializeOwned")]
 struct Typed<T> {
     items: Vec<T>,
+    #[serde(default)]
+    metadata: ListMeta,
+}
+
+/// Where the next page of a paged list starts (`metadata.continue`; empty or absent on the last page).
+#[derive(Default, Deserialize)]
+struct ListMeta {
+    #[serde(rename = "continue", default)]
+    next: Option<String>,
+}
+
+/// One page of a list: its items read as [`items`] reads them, and the token of the next page, if any.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub unreadable: Vec<Unreadable>,
+    pub next: Option<String>,
 }
 
 /// The name of an object whose fields cannot be read.
@@ -103,10 +121,16 @@ struct NamedMeta {
 /// One pass decodes the whole list when every item reads (as almost always); only when one does not is the body
 /// read again item by item, to name it and keep the others.
 pub fn items<T: Readable>(body: &str) -> Result<(Vec<T>, Vec<Unreadable>), serde_json::Error> {
+    page(body).map(|p| (p.items, p.unreadable))
+}
+
+/// [`items`] of one page, with the continue token of the next.
+pub fn page<T: Readable>(body: &str) -> Result<Page<T>, serde_json::Error> {
+    let next = |meta: ListMeta| meta.next.filter(|t| !t.is_empty());
     if let Ok(list) = serde_json::from_str::<Typed<T>>(body)
         && list.items.iter().all(T::valid)
     {
-        return Ok((list.items, Vec::new()));
+        return Ok(Page { items: list.items, unreadable: Vec::new(), next: next(list.metadata) });
     }
     let list: List = serde_json::from_str(body)?;
     let mut items = Vec::with_capacity(list.items.len());
@@ -124,7 +148,7 @@ pub fn items<T: Readable>(body: &str) -> Result<(Vec<T>, Vec<Unreadable>), serde
             }
         }
     }
-    Ok((items, unreadable))
+    Ok(Page { items, unreadable, next: next(list.metadata) })
 }
 
 #[cfg(test)]
@@ -144,5 +168,8 @@ mod tests {
         assert_eq!(unreadable[0].error.path, "spec.strategy.canary.steps[0].setWeight");
         assert!(unreadable[0].routing.is_some(), "its routing fields are still known");
         assert!(items::<Pod>("[]").is_err());
+        let paged = page::<Pod>(r#"{"metadata": {"continue": "abc"}, "items": []}"#).unwrap();
+        assert_eq!(paged.next.as_deref(), Some("abc"));
+        assert!(page::<Pod>(r#"{"metadata": {"continue": ""}, "items": []}"#).unwrap().next.is_none());
     }
 }

@@ -652,3 +652,39 @@ async fn status_fits_an_80_column_terminal() {
     let piped = crate::support::cli::ok(&crate::support::cli::vroute(&["status", "-n", &ns]));
     assert!(piped.lines().any(|l| l.contains("VR110") && l.chars().count() > 80), "{piped}");
 }
+
+/// Lists are read in pages of 500 (memory bounded by the model, not by the answers): a version with more pods
+/// than one page holds counts all of them, from one consistent listing.
+#[tokio::test]
+async fn lists_are_read_in_pages_and_every_page_counts() {
+    use kube::api::{Api, PostParams};
+    let env = env();
+    let ns = env.namespace("paged").await;
+    let yaml = [
+        scenarios::service_and_subsets("reviews", &["v1", "v2"]),
+        scenarios::weighted_routes("reviews", ("v1", 100), ("v2", 0), ""),
+    ];
+    env.create_yaml(&ns, &yaml.join("---\n")).await;
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(env.client().await, &ns);
+    let created = futures::future::join_all((0..1_100).map(|i| {
+        let pods = pods.clone();
+        async move {
+            let pod = serde_json::from_value(json!({"metadata": {"name": format!("reviews-v1-{i}"),
+                "labels": {"app": "reviews", "version": "v1"}},
+                "spec": {"containers": [{"name": "app", "image": "example/reviews:v1"}]}}))
+            .unwrap();
+            pods.create(&PostParams::default(), &pod).await.map(|_| ())
+        }
+    }))
+    .await;
+    assert!(created.iter().all(Result::is_ok), "{:?}", created.iter().find(|r| r.is_err()));
+    let out = run(&["status", "reviews", "-n", &ns, "-o", "json", "--v=6"]);
+    let doc = json_of(&out);
+    let v1 = doc["services"][0]["versions"].as_array().unwrap().iter().find(|v| v["name"] == "v1").unwrap().clone();
+    assert_eq!(v1["pods"], json!({"ready": 0, "total": 1_100}), "{v1:#}");
+    let log = String::from_utf8_lossy(&out.stderr);
+    let pages =
+        log.lines().filter(|l| l.contains("API request") && l.contains("/pods?") && l.contains("limit=500")).count();
+    assert!(pages >= 3, "1,100 pods in pages of 500: {pages} requests\n{log}");
+    assert!(log.contains("continue="), "later pages continue the first: {log}");
+}
