@@ -95,6 +95,16 @@ struct ListMeta {
     next: Option<String>,
 }
 
+/// The continue token of a list page, read without decoding its items (to fetch the next page first).
+pub fn next_page(body: &str) -> Result<Option<String>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(default)]
+        metadata: ListMeta,
+    }
+    Ok(serde_json::from_str::<Head>(body)?.metadata.next.filter(|t| !t.is_empty()))
+}
+
 /// One page of a list: its items read as [`items`] reads them, and the token of the next page, if any.
 pub struct Page<T> {
     pub items: Vec<T>,

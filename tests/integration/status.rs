@@ -653,8 +653,8 @@ async fn status_fits_an_80_column_terminal() {
     assert!(piped.lines().any(|l| l.contains("VR110") && l.chars().count() > 80), "{piped}");
 }
 
-/// Lists are read in pages of 500 (memory bounded by the model, not by the answers): a version with more pods
-/// than one page holds counts all of them, from one consistent listing.
+/// Lists are read in pages of 1,000 (memory bounded by the model, not by the answers): a version with more
+/// pods than one page holds counts all of them, from one consistent listing.
 #[tokio::test]
 async fn lists_are_read_in_pages_and_every_page_counts() {
     use kube::api::{Api, PostParams};
@@ -684,7 +684,7 @@ async fn lists_are_read_in_pages_and_every_page_counts() {
     assert_eq!(v1["pods"], json!({"ready": 0, "total": 1_100}), "{v1:#}");
     let log = String::from_utf8_lossy(&out.stderr);
     let pages =
-        log.lines().filter(|l| l.contains("API request") && l.contains("/pods?") && l.contains("limit=500")).count();
-    assert!(pages >= 3, "1,100 pods in pages of 500: {pages} requests\n{log}");
+        log.lines().filter(|l| l.contains("API request") && l.contains("/pods?") && l.contains("limit=1000")).count();
+    assert!(pages >= 2, "1,100 pods in pages of 1,000: {pages} requests\n{log}");
     assert!(log.contains("continue="), "later pages continue the first: {log}");
 }
