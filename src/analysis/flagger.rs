@@ -13,6 +13,7 @@
 
 use super::error::RequestError;
 use super::input::RawParams;
+use crate::judge::Verdict;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -33,10 +34,10 @@ impl Hook {
     }
 
     /// Whether the hook's condition holds for this verdict (then Flagger gets 200).
-    pub fn holds(self, verdict: &str) -> bool {
+    pub fn holds(self, verdict: Verdict) -> bool {
         match self {
-            Hook::ConfirmPromotion => verdict == "pass",
-            Hook::Rollback => verdict == "fail",
+            Hook::ConfirmPromotion => verdict == Verdict::Pass,
+            Hook::Rollback => verdict == Verdict::Fail,
         }
     }
 }
@@ -102,7 +103,7 @@ mod tests {
         assert_eq!(params(hostile).unwrap_err().field, "metadata.namespace");
         let unknown = br#"{"name": "podinfo", "namespace": "test", "metadata": {"speed": "fast"}}"#;
         assert_eq!(Request::parse(&params(unknown).unwrap()).unwrap_err().field, "speed");
-        assert!(Hook::ConfirmPromotion.holds("pass") && !Hook::ConfirmPromotion.holds("inconclusive"));
-        assert!(Hook::Rollback.holds("fail") && !Hook::Rollback.holds("pass"));
+        assert!(Hook::ConfirmPromotion.holds(Verdict::Pass) && !Hook::ConfirmPromotion.holds(Verdict::Inconclusive));
+        assert!(Hook::Rollback.holds(Verdict::Fail) && !Hook::Rollback.holds(Verdict::Pass));
     }
 }

@@ -40,7 +40,11 @@ pub fn position(http: &[HttpRoute]) -> usize {
 
 /// A name no other route of the VirtualService has: `wanted`, else `wanted-2`, `wanted-3`...
 pub fn unique_name(http: &[HttpRoute], wanted: &str) -> String {
-    let taken = |n: &str| http.iter().any(|r| r.name.as_deref() == Some(n));
+    free_name(wanted, |n| http.iter().any(|r| r.name.as_deref() == Some(n)))
+}
+
+/// `wanted`, else `wanted-2`, `wanted-3`...: the first that `taken` does not claim (for both route APIs).
+pub fn free_name(wanted: &str, taken: impl Fn(&str) -> bool) -> String {
     (1..).map(|i| if i == 1 { wanted.to_string() } else { format!("{wanted}-{i}") }).find(|n| !taken(n)).unwrap()
 }
 

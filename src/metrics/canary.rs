@@ -198,25 +198,8 @@ impl Canary<'_> {
             let code = labels.get("response_code").map(String::as_str).unwrap_or_default();
             let is_error = code.len() == 3 && code.starts_with('5');
             for sample in one.samples() {
-                let offset = (sample.timestamp() - first as f64) / step as f64;
-                let index = offset.round();
-                if (offset - index).abs() > 1e-6 || index < 0.0 || index >= steps as f64 {
-                    return Err(format!(
-                        "a sample at {} is not one of the {steps} evaluation times",
-                        sample.timestamp()
-                    ));
-                }
-                let arm = &mut out[index as usize];
-                let counts: &mut Counts = if arm_value == self.canary {
-                    &mut arm.canary
-                } else if arm_value == self.baseline {
-                    &mut arm.baseline
-                } else {
-                    return Err(format!(
-                        "a series with {}={arm_value:?}, which was not asked for",
-                        self.label.as_str()
-                    ));
-                };
+                let index = step_index(sample.timestamp(), first, step, steps)?;
+                let counts = self.arm_counts(&mut out[index], arm_value)?;
                 counts.requests += sample.value();
                 if is_error {
                     counts.errors += sample.value();
@@ -224,6 +207,30 @@ impl Canary<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+/// The step a sample evaluated at `timestamp` belongs to; a time off the evaluation grid is an error (an
+/// answer that was not asked for).
+pub(super) fn step_index(timestamp: f64, first: i64, step: i64, steps: usize) -> Result<usize, String> {
+    let offset = (timestamp - first as f64) / step as f64;
+    let index = offset.round();
+    if (offset - index).abs() > 1e-6 || index < 0.0 || index >= steps as f64 {
+        return Err(format!("a sample at {timestamp} is not one of the {steps} evaluation times"));
+    }
+    Ok(index as usize)
+}
+
+impl Canary<'_> {
+    /// The counts of the arm whose label value is `arm_value`, in one step; another value is an error.
+    pub(super) fn arm_counts<'s>(&self, step: &'s mut Step, arm_value: &str) -> Result<&'s mut Counts, String> {
+        if arm_value == self.canary {
+            Ok(&mut step.canary)
+        } else if arm_value == self.baseline {
+            Ok(&mut step.baseline)
+        } else {
+            Err(format!("a series with {}={arm_value:?}, which was not asked for", self.label.as_str()))
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! With `reporter=both` the latency comes from the destination alone: a request a client proxy failed before
 //! any pod saw it has no service latency to compare.
 
-use super::canary::{Canary, Reporter};
+use super::canary::{Canary, Reporter, step_index};
 use super::promql::Selector;
 use crate::judge::{Counts, Step};
 use prometheus_http_query::response::Data;
@@ -90,25 +90,8 @@ impl Canary<'_> {
                 other => return Err(format!("a series with le={other:?}, which was not asked for")),
             };
             for sample in one.samples() {
-                let offset = (sample.timestamp() - first as f64) / step as f64;
-                let index = offset.round();
-                if (offset - index).abs() > 1e-6 || index < 0.0 || index >= steps as f64 {
-                    return Err(format!(
-                        "a sample at {} is not one of the {steps} evaluation times",
-                        sample.timestamp()
-                    ));
-                }
-                let s = &mut target[index as usize];
-                let counts: &mut Counts = if arm_value == self.canary {
-                    &mut s.canary
-                } else if arm_value == self.baseline {
-                    &mut s.baseline
-                } else {
-                    return Err(format!(
-                        "a series with {}={arm_value:?}, which was not asked for",
-                        self.label.as_str()
-                    ));
-                };
+                let index = step_index(sample.timestamp(), first, step, steps)?;
+                let counts = self.arm_counts(&mut target[index], arm_value)?;
                 counts.requests += sample.value();
             }
         }

@@ -33,7 +33,7 @@ type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 pub struct Answer {
     status: StatusCode,
     body: Bytes,
-    verdict: Option<&'static str>,
+    verdict: Option<crate::judge::Verdict>,
 }
 
 impl Answer {
@@ -97,8 +97,8 @@ pub async fn flagger(
     let params = body.map_err(|e| RequestError::new("body", e.body_text())).and_then(|b| flagger::params(&b));
     let mut response = judge(state, &headers, params).await;
     if response.status() == StatusCode::OK {
-        let verdict = response.extensions().get::<Verdict>().map_or("", |v| v.0);
-        if !hook.holds(verdict) {
+        let holds = response.extensions().get::<Judged>().is_some_and(|v| hook.holds(v.0));
+        if !holds {
             *response.status_mut() = StatusCode::PRECONDITION_FAILED;
         }
     }
@@ -107,7 +107,7 @@ pub async fn flagger(
 
 /// The verdict of a 200 answer, for the Flagger hooks to map.
 #[derive(Clone, Copy)]
-struct Verdict(&'static str);
+struct Judged(crate::judge::Verdict);
 
 async fn judge(state: Arc<State>, headers: &HeaderMap, params: Result<RawParams, RequestError>) -> Response {
     if !authorized(state.token.as_deref(), headers) {
@@ -137,11 +137,11 @@ async fn judge(state: Arc<State>, headers: &HeaderMap, params: Result<RawParams,
     if answer.status == StatusCode::BAD_REQUEST {
         tracing::info!(status = 400, body = %String::from_utf8_lossy(&answer.body), "bad judge request");
     }
-    state.telemetry.request(answer.status.as_u16(), answer.verdict);
+    state.telemetry.request(answer.status.as_u16(), answer.verdict.map(|v| v.as_str()));
     let verdict = answer.verdict;
     let mut response = answer.into_response();
     if let Some(v) = verdict {
-        response.extensions_mut().insert(Verdict(v));
+        response.extensions_mut().insert(Judged(v));
     }
     response
 }
@@ -172,7 +172,7 @@ async fn compute(request: Request, state: Arc<State>) -> Answer {
                 elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
                 "judged"
             );
-            Answer { status: StatusCode::OK, body: json(&analysis), verdict: Some(j.verdict.as_str()) }
+            Answer { status: StatusCode::OK, body: json(&analysis), verdict: Some(j.verdict) }
         }
         Err(e) => {
             tracing::warn!(

@@ -76,11 +76,10 @@ pub fn route(r: &mut RouteDraft, asked: &MatchRoute, ctx: &RuleContext) -> Resul
         None => {
             let mut rule = json!({"matches": [block]});
             let wanted = asked.name.clone().unwrap_or_else(|| asked.conditions.route_name("vroute"));
-            let taken = |n: &str| r.rules().iter().any(|x| x.name.as_deref() == Some(n));
-            if let Some(name) = (1..20)
-                .map(|i| if i == 1 { wanted.clone() } else { format!("{wanted}-{i}") })
-                .find(|n| !taken(n) && is_dns_label(n))
-            {
+            // A rule name must be a DNS label; a name made from long conditions may not be one: unnamed then.
+            let name =
+                crate::edit::matched::free_name(&wanted, |n| r.rules().iter().any(|x| x.name.as_deref() == Some(n)));
+            if is_dns_label(&name) {
                 rule["name"] = json!(name);
             }
             rules.push(rule);
