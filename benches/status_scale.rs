@@ -8,7 +8,15 @@
 //!    process; and one namespace's view of that cluster (`status svc0 -n scale-0`), which still lists
 //!    VirtualServices, DestinationRules and Rollouts cluster-wide.
 //!
-//! `VROUTE_BENCH_SCALES=1` limits the scale part to 1x. `VROUTE_BENCH_CALLGRIND=DIR` also counts the instructions
+//! `VROUTE_BENCH_SCALES` lists the scales, increasing (default `1,4`; `1` alone; `1,4,10` adds the 10x step:
+//! 2,000 namespaces and 120,000 pods, which take long to seed). Growth ratios from each scale to the next are
+//! printed for wall time, CPU time and peak RSS, for the whole cluster and for one namespace's view. At 4x,
+//! `status -A -o json --watch` redraws 100 times (one VirtualService annotated at a time, each redraw waited
+//! for) and its resident memory is read after each. `VROUTE_BENCH_HEAPTRACK=DIR` also runs `status -A` under
+//! heaptrack at each scale (peak heap, profiles kept in DIR). `VROUTE_BENCH_HOLD=1` keeps the seeded cluster
+//! up at the end, printing its KUBECONFIG, until Ctrl-C (for profiling by hand).
+//!
+//! `VROUTE_BENCH_CALLGRIND=DIR` also counts the instructions
 //! of each `kubectl-vroute` command at each scale with `valgrind --tool=callgrind` (repeatable, whatever else the
 //! machine does), keeping the profiles in DIR for `callgrind_annotate`. `VROUTE_BENCH_BASELINE=PATH` also measures another
 //! build of the plugin (say, the release before a change) on the same objects in the same run, its runs
@@ -93,10 +101,14 @@ async fn main() {
     println!("| one service | ratio vroute / kubectl | {:.2}x | |", one.as_secs_f64() / get.as_secs_f64());
 
     // 2. Scale.
-    let scales: Vec<usize> = match std::env::var("VROUTE_BENCH_SCALES").as_deref() {
-        Ok("1") => vec![1],
-        _ => vec![1, 4],
+    let scales: Vec<usize> = match std::env::var("VROUTE_BENCH_SCALES") {
+        Ok(list) => list
+            .split(',')
+            .map(|x| x.trim().parse().expect("VROUTE_BENCH_SCALES: increasing multiples, comma-separated (1,4,10)"))
+            .collect(),
+        Err(_) => vec![1, 4],
     };
+    assert!(scales.windows(2).all(|w| w[0] < w[1]), "VROUTE_BENCH_SCALES must increase");
     let mut populated = 0;
     let mut results = Vec::new();
     for scale in scales {
@@ -145,6 +157,14 @@ async fn main() {
             ms(one_ns.cpu),
             one_ns.rss_kb / 1024
         );
+        if let Some(dir) = std::env::var_os("VROUTE_BENCH_HEAPTRACK").map(std::path::PathBuf::from) {
+            let out = dir.join(format!("all-{scale}x"));
+            let peak = heaptrack(vroute(&["status", "-A", "-o", "json"]), &out);
+            println!("| scale {scale}x | `kubectl-vroute status -A -o json` under heaptrack | peak heap {peak} | |");
+        }
+        if scale == 4 {
+            watch_memory(&vroute(&["status", "-A", "-o", "json", "--watch"])).await;
+        }
         if let Some(dir) = std::env::var_os("VROUTE_BENCH_CALLGRIND").map(std::path::PathBuf::from) {
             let cases = [
                 ("all", vec!["status", "-A", "-o", "json"]),
@@ -165,17 +185,113 @@ async fn main() {
                 }
             }
         }
-        results.push((scale, all));
+        results.push((scale, all, one_ns));
     }
-    if let [(1, one_x), (4, four_x)] = results.as_slice() {
-        let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64();
-        println!(
-            "| growth | 4x objects / 1x objects | {:.2}x wall time, {:.2}x the plugin's CPU time | {:.2}x |",
-            ratio(one_x.wall, four_x.wall),
-            ratio(one_x.cpu, four_x.cpu),
-            four_x.rss_kb as f64 / one_x.rss_kb as f64
-        );
+    // Growth from each scale to the next: 4x the objects should cost about 4x for the whole cluster and about
+    // 1x for one namespace's view.
+    for pair in results.windows(2) {
+        let [(a, all_a, one_a), (b, all_b, one_b)] = pair else { unreachable!() };
+        let ratio = |x: &Run, y: &Run| {
+            format!(
+                "{:.2}x wall, {:.2}x CPU, {:.2}x peak RSS",
+                y.wall.as_secs_f64() / x.wall.as_secs_f64(),
+                y.cpu.as_secs_f64() / x.cpu.as_secs_f64(),
+                y.rss_kb as f64 / x.rss_kb as f64
+            )
+        };
+        println!("| growth {a}x -> {b}x | `status -A` | {} | |", ratio(all_a, all_b));
+        println!("| growth {a}x -> {b}x | `status svc0 -n scale-0` | {} | |", ratio(one_a, one_b));
     }
+    if std::env::var_os("VROUTE_BENCH_HOLD").is_some() {
+        // For profiling by hand (heaptrack, curl) against the seeded cluster; the control plane stops with us.
+        eprintln!("bench: holding the seeded cluster until Ctrl-C: KUBECONFIG={}", env.kubeconfig.display());
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `status -A --watch` over 100 redraws: one annotation change on a VirtualService at a time, each waited for
+/// (its redraw is the next JSON line), the plugin's resident memory read after each. Memory must stay flat:
+/// every redraw reads a new snapshot and drops the last.
+async fn watch_memory(cmd: &Command) {
+    use std::io::BufRead;
+    const REDRAWS: usize = 100;
+    let mut child = Command::new(cmd.get_program())
+        .args(cmd.get_args())
+        .env("KUBECONFIG", &env().kubeconfig)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("status --watch");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if line.is_err() || tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let frame = || rx.recv_timeout(Duration::from_secs(120)).expect("a redraw within 2 minutes");
+    let rss = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+        let field = |name: &str| -> u64 {
+            let line = status.lines().find(|l| l.starts_with(name)).expect("VmRSS");
+            line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        };
+        (field("VmRSS:") / 1024, field("VmHWM:") / 1024)
+    };
+    frame();
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        env().client().await,
+        "scale-1",
+        &kube::discovery::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+            "networking.istio.io",
+            "v1",
+            "VirtualService",
+        )),
+    );
+    let mut samples = vec![rss()];
+    let started = Instant::now();
+    for i in 1..=REDRAWS {
+        let patch = serde_json::json!({"metadata": {"annotations": {"bench/redraw": i.to_string()}}});
+        api.patch("svc1", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await.expect("patch");
+        frame();
+        samples.push(rss());
+    }
+    let elapsed = started.elapsed();
+    // SAFETY: a signal to our own child, which then stops its watch and exits.
+    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    let _ = child.wait();
+    let at = |n: usize| format!("{} MB", samples[n].0);
+    println!(
+        "| scale 4x | `kubectl-vroute status -A -o json --watch`, {REDRAWS} redraws ({} ms each) | resident after the first: {}, the 10th: {}, the 50th: {}, the 100th: {} | peak {} MB |",
+        elapsed.as_millis() / REDRAWS as u128,
+        at(0),
+        at(10),
+        at(50),
+        at(100),
+        samples.last().unwrap().1
+    );
+}
+
+/// The peak heap of `cmd` under heaptrack (profile kept as `out.*` for `heaptrack_print`).
+fn heaptrack(cmd: Command, out: &std::path::Path) -> String {
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let mut heaptrack = Command::new("heaptrack");
+    heaptrack.arg("-o").arg(out).arg(cmd.get_program()).args(cmd.get_args());
+    heaptrack.envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+    let run = heaptrack.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+    assert!(run.expect("heaptrack (apt-get install heaptrack)").success(), "{heaptrack:?} failed");
+    let file = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&*out.file_name().unwrap().to_string_lossy()))
+        .expect("heaptrack's profile");
+    let print = Command::new("heaptrack_print").arg("-f").arg(&file).output().expect("heaptrack_print");
+    let text = String::from_utf8_lossy(&print.stdout);
+    let peak = text.lines().find_map(|l| l.strip_prefix("peak heap memory consumption: "));
+    format!("{} ({})", peak.unwrap_or("?"), file.display())
 }
 
 /// Creates namespaces `from..to`, each with [`SERVICES_PER_NS`] services (Service, DestinationRule with two

@@ -94,7 +94,7 @@ fn arm_value(rollout: &Rollout, rs: &ReplicaSet, label: ArmLabel, arm: Arm) -> O
         ArmLabel::DestinationCanonicalRevision => {
             ["service.istio.io/canonical-revision", "app.kubernetes.io/version", "version"]
                 .iter()
-                .find_map(|k| labels.get(*k).cloned())
+                .find_map(|k| labels.get(k).cloned())
                 .or_else(|| Some("latest".to_string()))
         }
         ArmLabel::DestinationServiceName => rollout.canary().map(|c| match arm {

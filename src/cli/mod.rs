@@ -147,6 +147,22 @@ pub fn print(text: &str) -> Result<(), Error> {
         .map_err(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Error::ClosedPipe } else { Error::Output(e) })
 }
 
+/// Writes `value` as JSON straight to stdout (pretty, or on one line for a `--watch` stream), never as one
+/// string in memory first: `status -A -o json` of a large mesh is tens of megabytes.
+pub fn print_json<T: serde::Serialize>(value: &T, one_line: bool) -> Result<(), Error> {
+    let pipe = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe { Error::ClosedPipe } else { Error::Output(e) }
+    };
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let written =
+        if one_line { serde_json::to_writer(&mut out, value) } else { serde_json::to_writer_pretty(&mut out, value) };
+    written.map_err(|e| match e.io_error_kind() {
+        Some(kind) => pipe(kind.into()),
+        None => Error::Render(crate::render::RenderError(e.to_string())),
+    })?;
+    out.write_all(b"\n").and_then(|_| out.flush()).map_err(pipe)
+}
+
 /// Prints an error as kubectl does, with what was done before it failed.
 pub fn report(e: &Error) {
     if let Error::AfterPatches { rollout, applied, .. } = e {

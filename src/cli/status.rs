@@ -106,6 +106,9 @@ fn show(
         eprintln!("No VirtualService or HTTPRoute routes a service in {where_}{}.", missing.unwrap_or_default());
     }
     let report = views::status::project(graph);
+    if format == Format::Json {
+        return super::print_json(&report, stream);
+    }
     let text = if stream {
         render::status::render_frame(&report, format, style)?
     } else {

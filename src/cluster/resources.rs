@@ -2,7 +2,7 @@
 
 use super::{Action, Cluster, ClusterError};
 use crate::objects::Unreadable;
-use crate::objects::read::{self, Readable};
+use crate::objects::read::{self, Mentions, Readable};
 use kube::api::ListParams;
 use kube::core::{ObjectList, Request};
 use serde::de::DeserializeOwned;
@@ -94,6 +94,29 @@ pub async fn list_read<T: Readable>(
     res: Res,
     namespace: Option<&str>,
 ) -> Result<(Vec<T>, Vec<Unreadable>), ClusterError> {
+    list_where(cluster, res, namespace, None).await
+}
+
+/// [`list_read`] of only the items that [`Mentions`] `keep` (every item without it).
+pub async fn list_where<T: Readable>(
+    cluster: &Cluster,
+    res: Res,
+    namespace: Option<&str>,
+    keep: Option<&Mentions>,
+) -> Result<(Vec<T>, Vec<Unreadable>), ClusterError> {
+    list_fold(cluster, res, namespace, keep, Vec::new, |items, page| items.extend(page)).await
+}
+
+/// [`list_read`], each page's items handed to `fold` as soon as they are read (and then dropped): what is kept
+/// of them is up to `fold` (pods are counted, not kept). `init` starts the result over if the listing has to.
+pub async fn list_fold<T: Readable, A>(
+    cluster: &Cluster,
+    res: Res,
+    namespace: Option<&str>,
+    keep: Option<&Mentions>,
+    init: impl Fn() -> A,
+    mut fold: impl FnMut(&mut A, Vec<T>),
+) -> Result<(A, Vec<Unreadable>), ClusterError> {
     let rbac = res.rbac_name();
     let action = Action { verb: "list", resource: &rbac, namespace };
     let url = res.url(namespace);
@@ -115,7 +138,7 @@ pub async fn list_read<T: Readable>(
         code: 200,
         message: format!("the answer is not a list: {e}"),
     };
-    let (mut items, mut unreadable) = (Vec::new(), Vec::new());
+    let (mut items, mut unreadable) = (init(), Vec::new());
     let mut pending = Some(fetch(None));
     let mut continued = false;
     // A continue token expires after a few minutes (410 Gone): the listing starts over, once.
@@ -125,7 +148,7 @@ pub async fn list_read<T: Readable>(
         let body = match answer {
             Ok(body) => body,
             Err(kube::Error::Api(status)) if status.code == 410 && continued && !restarted => {
-                (items, unreadable, continued, restarted) = (Vec::new(), Vec::new(), false, true);
+                (items, unreadable, continued, restarted) = (init(), Vec::new(), false, true);
                 pending = Some(fetch(None));
                 continue;
             }
@@ -135,9 +158,9 @@ pub async fn list_read<T: Readable>(
             pending = Some(fetch(Some(token)));
             continued = true;
         }
-        let page = read::page::<T>(&body).map_err(not_a_list)?;
+        let page = read::page_where::<T>(&body, keep).map_err(not_a_list)?;
         drop(body);
-        items.extend(page.items);
+        fold(&mut items, page.items);
         unreadable.extend(page.unreadable);
     }
     Ok((items, unreadable))

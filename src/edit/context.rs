@@ -337,11 +337,11 @@ fn exact_destination_rule(idx: &Index, target: &str, domain: &str) -> Option<Obj
 
 fn pod_versions(idx: &Index, target: &str, label: &str) -> BTreeMap<String, PodCount> {
     let mut counts: BTreeMap<String, PodCount> = BTreeMap::new();
-    for pod in idx.pods(target, &Labels::new()).unwrap_or_default() {
-        if let Some(value) = pod.metadata.labels.get(label) {
+    for pods in idx.pods(target, &Labels::new()).unwrap_or_default() {
+        if let Some(value) = pods.labels.get(label) {
             let count = counts.entry(value.clone()).or_default();
-            count.total += 1;
-            count.ready += usize::from(pod.is_ready());
+            count.total += pods.total;
+            count.ready += pods.ready;
         }
     }
     counts

@@ -1,7 +1,7 @@
 //! Tests of [`super`], and the fixtures the edit tests share.
 
 use super::*;
-use crate::objects::k8s::{Pod, PodCondition, PodStatus, Service, ServiceSpec};
+use crate::objects::k8s::{PodGroup, Service, ServiceSpec};
 use crate::objects::meta::Meta;
 use serde_json::json;
 
@@ -27,21 +27,14 @@ pub fn snapshot(vs: Value, ready: &[(&str, usize)]) -> Snapshot {
     with_object(&snap, &vs).unwrap()
 }
 
-pub fn pod(version: &str, i: usize, ready: bool) -> Pod {
-    Pod {
-        metadata: Meta {
-            name: format!("reviews-{version}-{i}"),
-            namespace: "prod".into(),
-            labels: Labels::from([("app".into(), "reviews".into()), ("version".into(), version.into())]),
-            ..Default::default()
-        },
-        status: PodStatus {
-            phase: Some("Running".into()),
-            conditions: vec![PodCondition {
-                type_: "Ready".into(),
-                status: if ready { "True" } else { "False" }.into(),
-            }],
-        },
+/// One pod of reviews at `version` (`_i` tells pods apart where a test reads as a list of pods).
+pub fn pod(version: &str, _i: usize, ready: bool) -> PodGroup {
+    PodGroup {
+        namespace: "prod".into(),
+        labels: Labels::from([("app".into(), "reviews".into()), ("version".into(), version.into())]),
+        owner: None,
+        ready: ready.into(),
+        total: 1,
     }
 }
 

@@ -77,7 +77,7 @@ fn version(idx: &Index, role: &str, host: &str, hash: &str, ro: &Rollout) -> Ver
         name: role.to_string(),
         labels,
         defined: host::service_of(host, idx.domain()).is_none() || idx.service(host).is_some(),
-        pods: pods.as_ref().map(|p| PodCount { ready: p.iter().filter(|p| p.is_ready()).count(), total: p.len() }),
+        pods: pods.map(PodCount::of),
         outlier_detection: false,
         circuit_breaker: None,
         owners: vec![format!("Rollout/{} ({role})", ro.metadata.name)],

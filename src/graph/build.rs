@@ -136,9 +136,9 @@ fn version(idx: &Index, key: VersionKey, namer: &Namer) -> VersionNode {
         .iter()
         .flatten()
         .filter_map(|p| {
-            let (kind, name) = p.owner()?;
+            let (kind, name) = p.owner.as_ref()?;
             // A ReplicaSet's owner reads as a Deployment by its name; a Rollout's pods look the same.
-            let rollout = ObjectRef::new(Kind::Rollout, &p.metadata.namespace, &name);
+            let rollout = ObjectRef::new(Kind::Rollout, &p.namespace, name);
             Some(if kind == "Deployment" && idx.is_rollout(&rollout) {
                 format!("Rollout/{name}")
             } else {
@@ -154,7 +154,7 @@ fn version(idx: &Index, key: VersionKey, namer: &Namer) -> VersionNode {
         name: namer.name(&key),
         labels,
         defined,
-        pods: pods.map(|p| PodCount { ready: p.iter().filter(|p| p.is_ready()).count(), total: p.len() }),
+        pods: pods.map(PodCount::of),
         outlier_detection,
         circuit_breaker,
         owners: owners.into_iter().collect(),

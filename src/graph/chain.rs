@@ -130,15 +130,15 @@ pub(super) fn callee_versions(node: &HostNode, key: &str) -> Vec<(String, String
 /// the subsets of the Services selecting it (versions without pods yet).
 fn app_versions(idx: &Index, app: &str, key: &str, fallback_ns: &str) -> Vec<Caller> {
     let mut callers: Vec<Caller> = Vec::new();
-    let pods = idx.pods_by_ns.values().flatten().filter(|p| p.metadata.labels.get("app").is_some_and(|a| a == app));
+    let pods = idx.pods_by_ns.values().flatten().filter(|p| p.labels.get("app").is_some_and(|a| a == app));
     for pod in pods {
-        let Some(version) = pod.metadata.labels.get(key) else { continue };
+        let Some(version) = pod.labels.get(key) else { continue };
         if !callers.iter().any(|c| &c.version == version) {
             callers.push(Caller {
                 app: Some(app.to_string()),
                 version: version.clone(),
-                labels: pod.metadata.labels.clone(),
-                namespace: pod.metadata.namespace.clone(),
+                labels: pod.labels.clone(),
+                namespace: pod.namespace.clone(),
             });
         }
     }

@@ -7,7 +7,7 @@ use crate::gateway::{HttpRoute, ReferenceGrant};
 use crate::istio::host;
 use crate::istio::objects::{DestinationRule, Subset, VirtualService};
 use crate::objects::Snapshot;
-use crate::objects::k8s::{Pod, Service, USE_WAYPOINT};
+use crate::objects::k8s::{PodGroup, Service, USE_WAYPOINT};
 use crate::objects::meta::{Kind, Labels, ObjectRef, selects};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -20,7 +20,7 @@ pub struct Index<'a> {
     pub drs: Vec<(String, &'a DestinationRule)>,
     drs_by_host: HashMap<String, Vec<&'a DestinationRule>>,
     wildcard_drs: Vec<(String, &'a DestinationRule)>,
-    pub pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
+    pub pods_by_ns: HashMap<&'a str, Vec<&'a PodGroup>>,
     /// Every Rollout, to tell Rollout-owned pods from Deployment-owned ones.
     rollouts: HashSet<ObjectRef>,
     /// HTTPRoutes by the host they route: a Service parent's host (mesh), or a Gateway route's hostnames.
@@ -73,9 +73,9 @@ impl<'a> Index<'a> {
                 drs_by_host.entry(h.clone()).or_default().push(*dr);
             }
         }
-        let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
-        for pod in &snap.pods {
-            pods_by_ns.entry(&pod.metadata.namespace).or_default().push(pod);
+        let mut pods_by_ns: HashMap<&str, Vec<&PodGroup>> = HashMap::new();
+        for pods in &snap.pods {
+            pods_by_ns.entry(&pods.namespace).or_default().push(pods);
         }
         let rollouts = snap
             .rollouts
@@ -192,13 +192,13 @@ impl<'a> Index<'a> {
     }
 
     /// Pods of the host's Service, narrowed to a subset's labels; `None` without a Service selector.
-    pub fn pods(&self, host_name: &str, subset_labels: &Labels) -> Option<Vec<&'a Pod>> {
+    pub fn pods(&self, host_name: &str, subset_labels: &Labels) -> Option<Vec<&'a PodGroup>> {
         let svc = self.service(host_name)?;
         let selector = svc.spec.selector.as_ref().filter(|s| !s.is_empty())?;
         let pods = self.pods_by_ns.get(svc.metadata.namespace.as_str()).map(Vec::as_slice).unwrap_or_default();
         Some(
             pods.iter()
-                .filter(|p| selects(selector, &p.metadata.labels) && selects(subset_labels, &p.metadata.labels))
+                .filter(|p| selects(selector, &p.labels) && selects(subset_labels, &p.labels))
                 .copied()
                 .collect(),
         )

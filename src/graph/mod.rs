@@ -246,6 +246,15 @@ pub struct PodCount {
     pub total: usize,
 }
 
+impl PodCount {
+    /// The ready and total pods of some pod groups.
+    pub fn of<'p>(groups: impl IntoIterator<Item = &'p crate::objects::k8s::PodGroup>) -> Self {
+        groups
+            .into_iter()
+            .fold(PodCount::default(), |c, g| PodCount { ready: c.ready + g.ready, total: c.total + g.total })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Traffic {

@@ -33,17 +33,30 @@ pub struct ServiceSpec {
     pub type_: Option<String>,
 }
 
+/// A Pod as a list page is decoded: only what the model counts pods by. It lives for one page: the snapshot
+/// keeps [`PodGroup`]s.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Pod {
-    pub metadata: Meta,
+    pub metadata: PodMeta,
     pub status: PodStatus,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodMeta {
+    #[serde(deserialize_with = "nullable")]
+    pub namespace: String,
+    #[serde(deserialize_with = "nullable")]
+    pub labels: Labels,
+    #[serde(deserialize_with = "nullable")]
+    pub owner_references: Vec<super::meta::OwnerRef>,
+    pub deletion_timestamp: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct PodStatus {
-    pub phase: Option<String>,
     #[serde(deserialize_with = "nullable")]
     pub conditions: Vec<PodCondition>,
 }
@@ -74,6 +87,68 @@ impl Pod {
             return Some(("Deployment".to_string(), deploy.to_string()));
         }
         Some((owner.kind.clone(), owner.name.clone()))
+    }
+}
+
+/// Pods the model cannot tell apart (same namespace, labels and owner), counted. The model never needs a
+/// pod's name, and pods come in large groups (a ReplicaSet's replicas share their labels): a cluster of
+/// 48,000 pods is a few thousand groups, which is what keeps `status -A`'s memory to the model's size.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodGroup {
+    pub namespace: String,
+    pub labels: Labels,
+    /// The controlling workload, as [`Pod::owner`] names it.
+    pub owner: Option<(String, String)>,
+    pub ready: usize,
+    pub total: usize,
+}
+
+impl From<Pod> for PodGroup {
+    fn from(pod: Pod) -> Self {
+        let (ready, owner) = (pod.is_ready(), pod.owner());
+        PodGroup {
+            namespace: pod.metadata.namespace,
+            labels: pod.metadata.labels,
+            owner,
+            ready: ready.into(),
+            total: 1,
+        }
+    }
+}
+
+/// What tells pod groups apart: namespace, labels, owner.
+type GroupKey = (String, Labels, Option<(String, String)>);
+
+/// Pods folded into [`PodGroup`]s as they are read, page by page.
+#[derive(Default)]
+pub struct PodTally {
+    groups: std::collections::HashMap<GroupKey, (usize, usize)>,
+}
+
+impl PodTally {
+    pub fn add(&mut self, group: PodGroup) {
+        let counts = self.groups.entry((group.namespace, group.labels, group.owner)).or_default();
+        counts.0 += group.ready;
+        counts.1 += group.total;
+    }
+
+    /// The groups, in namespace, labels and owner order (the same snapshot reads the same way every time).
+    pub fn groups(self) -> Vec<PodGroup> {
+        let mut groups: Vec<PodGroup> = self
+            .groups
+            .into_iter()
+            .map(|((namespace, labels, owner), (ready, total))| PodGroup { namespace, labels, owner, ready, total })
+            .collect();
+        groups.sort_by(|a, b| (&a.namespace, &a.labels, &a.owner).cmp(&(&b.namespace, &b.labels, &b.owner)));
+        groups
+    }
+}
+
+impl FromIterator<PodGroup> for PodTally {
+    fn from_iter<I: IntoIterator<Item = PodGroup>>(iter: I) -> Self {
+        let mut tally = PodTally::default();
+        iter.into_iter().for_each(|g| tally.add(g));
+        tally
     }
 }
 
@@ -123,5 +198,33 @@ impl ReplicaSet {
         rollout.kind == Kind::Rollout
             && rollout.namespace == self.metadata.namespace
             && self.metadata.owner_references.iter().any(|o| o.kind == "Rollout" && o.name == rollout.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pods_alike_are_one_group_counted_by_readiness() {
+        let pod = |hash: &str, ready: &str, deleting: bool| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": format!("r-{hash}-x"), "namespace": "prod",
+                    "labels": {"app": "r", "pod-template-hash": hash},
+                    "deletionTimestamp": deleting.then_some("2026-01-01T00:00:00Z"),
+                    "ownerReferences": [{"kind": "ReplicaSet", "name": format!("r-v1-{hash}"), "controller": true}]},
+                "status": {"conditions": [{"type": "Ready", "status": ready}]}}))
+            .unwrap()
+        };
+        let tally: PodTally = [pod("a1", "True", false), pod("a1", "False", false), pod("a1", "True", true)]
+            .into_iter()
+            .chain([pod("b2", "True", false)])
+            .map(PodGroup::from)
+            .collect();
+        let groups = tally.groups();
+        assert_eq!(groups.len(), 2, "{groups:?}");
+        assert_eq!((groups[0].ready, groups[0].total), (1, 3), "a terminating pod is not ready");
+        assert_eq!(groups[0].owner, Some(("Deployment".into(), "r-v1".into())));
+        assert_eq!((groups[1].ready, groups[1].total), (1, 1));
     }
 }

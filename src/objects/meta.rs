@@ -3,10 +3,9 @@
 
 use super::parse::nullable;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::fmt;
 
-pub type Labels = BTreeMap<String, String>;
+pub use super::labels::Labels;
 
 /// The kinds the model knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

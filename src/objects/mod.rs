@@ -4,6 +4,7 @@
 //! [`crate::rollouts`]. Below this boundary nothing decides on raw JSON.
 
 pub mod k8s;
+pub mod labels;
 pub mod meta;
 pub mod offline;
 pub mod parse;

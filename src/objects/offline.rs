@@ -1,8 +1,8 @@
 //! A snapshot built from manifests instead of a cluster, for `check -f`: the objects as they would be after
 //! `kubectl apply -f`, with each workload standing in for the Ready pods it would run.
 
-use super::k8s::{Pod, PodCondition, PodStatus};
-use super::meta::{Kind, Labels, Meta, ObjectRef, OwnerRef};
+use super::k8s::{Pod, PodGroup, PodTally};
+use super::meta::{Kind, Labels, Meta, ObjectRef};
 use super::parse::{self, FieldError, nullable};
 use super::snapshot::{Snapshot, Unreadable};
 use crate::rollouts::{Rollout, routing};
@@ -23,6 +23,7 @@ pub struct ManifestError {
 /// `docs` are `(source, object)` pairs; objects without a namespace land in `default_ns`, as with kubectl.
 pub fn snapshot(docs: Vec<(String, Value)>, default_ns: &str) -> Result<Snapshot, ManifestError> {
     let mut snap = Snapshot::default();
+    let mut pods = PodTally::default();
     let mut queue: Vec<(String, Value)> = docs;
     while let Some((source, mut doc)) = queue.pop() {
         if doc.is_null() {
@@ -47,12 +48,12 @@ pub fn snapshot(docs: Vec<(String, Value)>, default_ns: &str) -> Result<Snapshot
             "Gateway" if gateway_api(&doc) => snap.gateways.push(parse::from_value(&doc).map_err(bad)?),
             "ReferenceGrant" => snap.reference_grants.push(parse::from_value(&doc).map_err(bad)?),
             "Namespace" => snap.namespaces.push(parse::from_value(&doc).map_err(bad)?),
-            "Pod" => snap.pods.push(parse::from_value(&doc).map_err(bad)?),
+            "Pod" => pods.add(parse::from_value::<Pod>(&doc).map_err(bad)?.into()),
             "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet" => {
-                snap.pods.extend(pods_of(&kind, &parse::from_value(&doc).map_err(bad)?))
+                pods.add(pods_of(&kind, &parse::from_value(&doc).map_err(bad)?))
             }
             "Rollout" => {
-                snap.pods.extend(pods_of(&kind, &parse::from_value(&doc).map_err(bad)?));
+                pods.add(pods_of(&kind, &parse::from_value(&doc).map_err(bad)?));
                 match Rollout::from_value(&doc) {
                     Ok(rollout) => snap.rollouts.push(rollout),
                     // As in a cluster: a Rollout that cannot be read is reported, never dropped.
@@ -70,6 +71,7 @@ pub fn snapshot(docs: Vec<(String, Value)>, default_ns: &str) -> Result<Snapshot
             _ => {}
         }
     }
+    snap.pods = pods.groups();
     // Popping reversed the file order; Istio's precedence among equals depends on it.
     snap.virtual_services.reverse();
     snap.destination_rules.reverse();
@@ -116,28 +118,16 @@ struct TemplateMeta {
 }
 
 /// The Ready pods a workload asks for, labelled from its pod template.
-fn pods_of(kind: &str, workload: &Workload) -> Vec<Pod> {
+fn pods_of(kind: &str, workload: &Workload) -> PodGroup {
     let replicas = workload.spec.replicas.unwrap_or(1) as usize;
     let meta = &workload.metadata;
-    (0..replicas)
-        .map(|i| Pod {
-            metadata: Meta {
-                name: format!("{}-{i}", meta.name),
-                namespace: meta.namespace.clone(),
-                labels: workload.spec.template.metadata.labels.clone(),
-                owner_references: vec![OwnerRef {
-                    kind: kind.to_string(),
-                    name: meta.name.clone(),
-                    controller: Some(true),
-                }],
-                ..Default::default()
-            },
-            status: PodStatus {
-                phase: Some("Running".into()),
-                conditions: vec![PodCondition { type_: "Ready".into(), status: "True".into() }],
-            },
-        })
-        .collect()
+    PodGroup {
+        namespace: meta.namespace.clone(),
+        labels: workload.spec.template.metadata.labels.clone(),
+        owner: Some((kind.to_string(), meta.name.clone())),
+        ready: replicas,
+        total: replicas,
+    }
 }
 
 #[cfg(test)]
@@ -160,9 +150,9 @@ mod tests {
             ),
         ];
         let snap = snapshot(docs, "prod").unwrap();
-        assert_eq!(snap.pods.len(), 2);
-        assert!(snap.pods.iter().all(|p| p.is_ready() && p.metadata.namespace == "prod"));
-        assert_eq!(snap.pods[0].owner(), Some(("Deployment".into(), "r-v1".into())));
+        let owner = Some(("Deployment".into(), "r-v1".into()));
+        let labels = Labels::from([("app".into(), "r".into()), ("version".into(), "v1".into())]);
+        assert_eq!(snap.pods, [PodGroup { namespace: "prod".into(), labels, owner, ready: 2, total: 2 }]);
         assert_eq!(snap.services[0].metadata.namespace, "x");
     }
 

@@ -24,6 +24,10 @@ pub trait Readable: Sized + DeserializeOwned {
         true
     }
 
+    /// Gives back the spare capacity of the lists just read: a decoded list grows by doubling (a VirtualService
+    /// with one route holds room for four), and the snapshot keeps tens of thousands of objects.
+    fn compact(&mut self) {}
+
     /// What a Rollout that cannot be read whole still says about the routes it owns.
     fn salvage(_text: &str) -> Option<Rollout> {
         None
@@ -41,10 +45,43 @@ macro_rules! readable {
     )*};
 }
 
-readable!(VirtualService => Kind::VirtualService, DestinationRule => Kind::DestinationRule,
-          Service => Kind::Service, Pod => Kind::Pod, ReplicaSet => Kind::ReplicaSet,
+readable!(Service => Kind::Service, Pod => Kind::Pod, ReplicaSet => Kind::ReplicaSet,
           HttpRoute => Kind::HttpRoute, Gateway => Kind::Gateway, ReferenceGrant => Kind::ReferenceGrant,
           Namespace => Kind::Namespace);
+
+impl Readable for VirtualService {
+    const KIND: Kind = Kind::VirtualService;
+
+    fn read(text: &str) -> Result<Self, FieldError> {
+        parse::from_str(text)
+    }
+
+    fn compact(&mut self) {
+        let spec = &mut self.spec;
+        for list in [&mut spec.hosts, &mut spec.gateways, &mut spec.export_to] {
+            list.shrink_to_fit();
+        }
+        spec.http.shrink_to_fit();
+        for route in &mut spec.http {
+            route.matches.shrink_to_fit();
+            route.route.shrink_to_fit();
+            route.mirrors.shrink_to_fit();
+        }
+    }
+}
+
+impl Readable for DestinationRule {
+    const KIND: Kind = Kind::DestinationRule;
+
+    fn read(text: &str) -> Result<Self, FieldError> {
+        parse::from_str(text)
+    }
+
+    fn compact(&mut self) {
+        self.spec.subsets.shrink_to_fit();
+        self.spec.export_to.shrink_to_fit();
+    }
+}
 
 impl Readable for Rollout {
     const KIND: Kind = Kind::Rollout;
@@ -134,20 +171,62 @@ pub fn items<T: Readable>(body: &str) -> Result<(Vec<T>, Vec<Unreadable>), serde
     page(body).map(|p| (p.items, p.unreadable))
 }
 
+/// Words one of which an object's JSON must contain to concern a view (namespaces' names, bounded as DNS labels are), or
+/// any wildcard host (`"*...`), which may cover anything. A view of one namespace reads the cluster's
+/// VirtualServices to find the few elsewhere that route its hosts: every such object names the namespace
+/// (`reviews.prod`, `namespace: prod`) or is one of its own (`"namespace": "prod"`). The others are skipped
+/// unread, so what one namespace's view keeps does not grow with the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mentions(pub Vec<String>);
+
+impl Mentions {
+    pub fn in_text(&self, text: &str) -> bool {
+        let dns = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+        let bytes = text.as_bytes();
+        text.contains("\"*")
+            || self.0.iter().flat_map(|word| text.match_indices(word.as_str())).any(|(at, word)| {
+                let before = at.checked_sub(1).map(|i| bytes[i]);
+                let after = bytes.get(at + word.len()).copied();
+                !before.is_some_and(dns) && !after.is_some_and(dns)
+            })
+    }
+}
+
 /// [`items`] of one page, with the continue token of the next.
 pub fn page<T: Readable>(body: &str) -> Result<Page<T>, serde_json::Error> {
+    page_where(body, None)
+}
+
+/// [`page`], reading only the items that [`Mentions`] `keep` (all without it).
+pub fn page_where<T: Readable>(body: &str, keep: Option<&Mentions>) -> Result<Page<T>, serde_json::Error> {
     let next = |meta: ListMeta| meta.next.filter(|t| !t.is_empty());
-    if let Ok(list) = serde_json::from_str::<Typed<T>>(body)
+    if keep.is_none()
+        && let Ok(mut list) = serde_json::from_str::<Typed<T>>(body)
         && list.items.iter().all(T::valid)
     {
+        list.items.iter_mut().for_each(T::compact);
         return Ok(Page { items: list.items, unreadable: Vec::new(), next: next(list.metadata) });
     }
     let list: List = serde_json::from_str(body)?;
     let mut items = Vec::with_capacity(list.items.len());
     let mut unreadable = Vec::new();
     for raw in list.items {
+        if keep.is_some_and(|k| !k.in_text(raw.get())) {
+            continue;
+        }
+        // The one-pass decode first; the field-tracking reader only for an item that does not read.
+        if let Ok(mut item) = serde_json::from_str::<T>(raw.get())
+            && item.valid()
+        {
+            item.compact();
+            items.push(item);
+            continue;
+        }
         match T::read(raw.get()) {
-            Ok(item) => items.push(item),
+            Ok(mut item) => {
+                item.compact();
+                items.push(item)
+            }
             Err(error) => {
                 let named: Named = serde_json::from_str(raw.get()).unwrap_or_default();
                 unreadable.push(Unreadable {
@@ -181,5 +260,24 @@ mod tests {
         let paged = page::<Pod>(r#"{"metadata": {"continue": "abc"}, "items": []}"#).unwrap();
         assert_eq!(paged.next.as_deref(), Some("abc"));
         assert!(page::<Pod>(r#"{"metadata": {"continue": ""}, "items": []}"#).unwrap().next.is_none());
+    }
+
+    #[test]
+    fn a_filtered_page_reads_only_the_items_naming_the_namespace_or_a_wildcard() {
+        let prod = Mentions(vec!["prod".into()]);
+        assert!(prod.in_text(r#"{"host": "reviews.prod.svc.cluster.local"}"#));
+        assert!(prod.in_text(r#"{"namespace":"prod"}"#));
+        assert!(!prod.in_text(r#"{"namespace":"prod-2", "host": "preprod.x"}"#), "a longer name is another");
+        assert!(prod.in_text(r#"{"hosts": ["*.local"]}"#), "a wildcard may cover the namespace's hosts");
+        let body = r#"{"items": [
+            {"metadata": {"name": "a", "namespace": "prod"}},
+            {"metadata": {"name": "b", "namespace": "shop"}},
+            {"metadata": {"name": "c", "namespace": "shop"}, "spec": {"strategy": {"canary": {
+                "steps": [{"setWeight": 99999999999}],
+                "trafficRouting": {"istio": {"virtualService": {"name": "r.prod"}}}}}}}]}"#;
+        let page = page_where::<Rollout>(body, Some(&prod)).unwrap();
+        let names: Vec<&str> = page.items.iter().map(|r| r.metadata.name.as_str()).collect();
+        assert_eq!(names, ["a"]);
+        assert_eq!(page.unreadable[0].object.name, "c", "an unreadable item that concerns the view is kept");
     }
 }

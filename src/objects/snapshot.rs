@@ -2,7 +2,7 @@
 //! could not be read and why: an object that does not parse is never dropped silently, and a listing the user
 //! may not make is recorded as such, so that decisions rest on what is known and say what is not.
 
-use super::k8s::{Namespace, Pod, Service};
+use super::k8s::{Namespace, PodGroup, Service};
 use super::meta::ObjectRef;
 use super::parse::FieldError;
 use crate::gateway::{Gateway, HttpRoute, ReferenceGrant};
@@ -15,7 +15,8 @@ pub struct Snapshot {
     pub virtual_services: Vec<VirtualService>,
     pub destination_rules: Vec<DestinationRule>,
     pub services: Vec<Service>,
-    pub pods: Vec<Pod>,
+    /// Pods, counted in groups the model cannot tell apart.
+    pub pods: Vec<PodGroup>,
     pub rollouts: Vec<Rollout>,
     /// Gateway API objects (none when its CRDs are not installed).
     pub http_routes: Vec<HttpRoute>,

@@ -6,7 +6,6 @@ use crate::graph::{Audience, ConditionNode, Finding, HostNode, PodCount, RouteGr
 use crate::graph::{DestinationNode, MirrorNode, SplitKind, Traffic, VersionNode};
 use crate::istio::objects::{AsWritten, Fault, HttpMatch, Retries};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Serialize)]
 pub struct StatusReport<'g> {
@@ -139,7 +138,7 @@ pub struct VersionView<'g> {
     pub host: &'g str,
     pub subset: Option<&'g str>,
     /// Pod labels the version selects beyond the Service selector (the subset's labels).
-    pub labels: &'g BTreeMap<String, String>,
+    pub labels: &'g crate::objects::Labels,
     /// `None` when the host has no Service with a selector to count pods by.
     pub pods: Option<PodCount>,
     pub outlier_detection: bool,

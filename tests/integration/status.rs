@@ -688,3 +688,80 @@ async fn lists_are_read_in_pages_and_every_page_counts() {
     assert!(pages >= 2, "1,100 pods in pages of 1,000: {pages} requests\n{log}");
     assert!(log.contains("continue="), "later pages continue the first: {log}");
 }
+
+/// One namespace's view reads of the cluster-wide lists only the objects that name its namespace: the routes
+/// from elsewhere that concern it are all found (a second VirtualService claiming the host, a gateway route
+/// sending to it, a Rollout elsewhere managing its routes, even one that cannot be read), while an object of
+/// a namespace whose name merely starts with this one's is not read at all (`status -A` reads it).
+#[tokio::test]
+async fn a_namespace_view_reads_what_names_its_namespace_and_nothing_else() {
+    let env = env();
+    let home = env.namespace("home").await;
+    let other = env.namespace("other").await;
+    let near = format!("{home}0");
+    let ns: k8s_openapi::api::core::v1::Namespace =
+        serde_json::from_value(json!({"metadata": {"name": near}})).unwrap();
+    kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(env.client().await)
+        .create(&Default::default(), &ns)
+        .await
+        .expect("namespace");
+    let seed = format!(
+        "{}---\n{}",
+        scenarios::service_and_subsets("reviews", &["v1", "v2"]),
+        scenarios::weighted_routes("reviews", ("v1", 90), ("v2", 10), "")
+    );
+    env.create_yaml(&home, &seed).await;
+    env.create_yaml(&near, &seed).await;
+    let elsewhere = format!(
+        r#"
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: reviews-too}}
+spec:
+  hosts: [reviews.{home}.svc.cluster.local]
+  http:
+  - route:
+    - destination: {{host: reviews.{home}.svc.cluster.local, subset: v1}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: shop}}
+spec:
+  hosts: [shop.example.com]
+  gateways: [public]
+  http:
+  - route:
+    - destination: {{host: reviews.{home}.svc.cluster.local, subset: v2}}
+"#
+    );
+    env.create_yaml(&other, &elsewhere).await;
+    // Rollouts that cannot be read (a setWeight out of range), one claiming this namespace's routes.
+    let bad = |vs: &str| {
+        json!({"canary": {"steps": [{"setWeight": 99_999_999_999_i64}],
+            "trafficRouting": {"istio": {"virtualService": {"name": vs}}}}})
+    };
+    let ours = scenarios::rollout("claims-home", bad(&format!("reviews.{home}")), false);
+    env.create_yaml(&other, &serde_json::to_string(&ours).unwrap()).await;
+    let theirs = scenarios::rollout("claims-near", bad("reviews"), false);
+    env.create_yaml(&near, &serde_json::to_string(&theirs).unwrap()).await;
+
+    let doc = json_of(&run(&["status", "-n", &home, "-o", "json"]));
+    let hosts: Vec<&str> = doc["services"].as_array().unwrap().iter().map(|s| s["host"].as_str().unwrap()).collect();
+    assert_eq!(hosts, [format!("reviews.{home}.svc.cluster.local").as_str(), "shop.example.com"]);
+    let reviews = service(&doc, "reviews.");
+    assert_eq!(reviews["virtualServices"], json!([format!("{home}/reviews"), format!("{other}/reviews-too")]));
+    let unreadable: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "VR115")
+        .map(|f| f["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(unreadable, [format!("Rollout/{other}/claims-home")], "{doc:#}");
+    // The same through one host's view, and the whole cluster's reads both Rollouts.
+    let one = json_of(&run(&["status", "reviews", "-n", &home, "-o", "json"]));
+    assert_eq!(service(&one, "reviews.")["virtualServices"], reviews["virtualServices"]);
+    let all = json_of(&run(&["status", "-A", "-o", "json"]));
+    let objects: Vec<&str> = all["findings"].as_array().unwrap().iter().filter_map(|f| f["object"].as_str()).collect();
+    assert!(objects.contains(&format!("Rollout/{near}/claims-near").as_str()), "{objects:?}");
+}

@@ -179,9 +179,7 @@ fn with_candidates(mut versions: Vec<Version>, snap: &Snapshot, idx: &Index, tar
         if !narrower || versions.iter().any(|v| v.key.host == host) {
             continue;
         }
-        let pods = idx
-            .pods(&host, &Labels::new())
-            .map(|pods| PodCount { ready: pods.iter().filter(|p| p.is_ready()).count(), total: pods.len() });
+        let pods = idx.pods(&host, &Labels::new()).map(PodCount::of);
         versions.push(Version {
             name: host::short(&host, domain),
             key: VersionKey { host, subset: None },
