@@ -105,10 +105,10 @@ fn show(
             .map(|close| format!(" (there is no namespace {}{})", cluster.namespace, crate::graph::suggest(&close)));
         eprintln!("No VirtualService or HTTPRoute routes a service in {where_}{}.", missing.unwrap_or_default());
     }
-    let report = views::status::project(graph);
     if format == Format::Json {
-        return super::print_json(&report, stream);
+        return super::print_json(&views::status::Streamed(graph), stream);
     }
+    let report = views::status::project(graph);
     let text = if stream {
         render::status::render_frame(&report, format, style)?
     } else {

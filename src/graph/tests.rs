@@ -497,3 +497,18 @@ fn header_pinning_on_an_http_route_is_checked_in_gateway_api_precedence() {
     let host = graph.host("reviews.bookinfo.svc.cluster.local").unwrap();
     assert!(host.findings.is_empty(), "{:?}", host.findings);
 }
+
+#[test]
+fn the_streamed_status_document_is_the_projected_one_byte_for_byte() {
+    let yaml = format!(
+        "{}---\n{}{}",
+        service("reviews", [2, 0]),
+        split("reviews", 90, 10),
+        pinned("ratings", "reviews", &["v1"])
+    );
+    let snap = snapshot(&format!("{yaml}---\n{}", service("ratings", [1, 1])), "prod");
+    let graph = build(&snap, &options(Scope::All)).unwrap();
+    assert!(graph.hosts.len() == 2 && graph.all_findings().next().is_some(), "a document with something in it");
+    let projected = serde_json::to_string_pretty(&crate::views::status::project(&graph)).unwrap();
+    assert_eq!(serde_json::to_string_pretty(&crate::views::status::Streamed(&graph)).unwrap(), projected);
+}
