@@ -42,6 +42,9 @@ const RUNS: usize = 7;
 
 #[tokio::main]
 async fn main() {
+    if std::env::var_os(SPAWN).is_some() {
+        spawner();
+    }
     let env = env();
     let plugin = support::plugin_dir().join("kubectl-vroute");
     println!("| benchmark | command | median wall | peak RSS |\n|---|---|---|---|");
@@ -111,7 +114,7 @@ async fn main() {
     assert!(scales.windows(2).all(|w| w[0] < w[1]), "VROUTE_BENCH_SCALES must increase");
     let mut populated = 0;
     let mut results = Vec::new();
-    for scale in scales {
+    for &scale in &scales {
         let started = Instant::now();
         populate(populated, scale * NAMESPACES_PER_X).await;
         populated = scale * NAMESPACES_PER_X;
@@ -167,8 +170,9 @@ async fn main() {
             let peak = heaptrack(vroute(&["status", "-A", "-o", "json"]), &out);
             println!("| scale {scale}x | `kubectl-vroute status -A -o json` under heaptrack | peak heap {peak} | |");
         }
-        if scale == 4 {
-            watch_memory(&vroute(&["status", "-A", "-o", "json", "--watch"])).await;
+        // At 4x, or at the largest scale asked below it.
+        if scale == 4 || (scale < 4 && Some(&scale) == scales.iter().filter(|s| **s <= 4).max()) {
+            watch_memory(scale, &vroute(&["status", "-A", "-o", "json", "--watch"])).await;
         }
         if let Some(dir) = std::env::var_os("VROUTE_BENCH_CALLGRIND").map(std::path::PathBuf::from) {
             let cases = [
@@ -217,7 +221,7 @@ async fn main() {
 /// `status -A --watch` over 100 redraws: one annotation change on a VirtualService at a time, each waited for
 /// (its redraw is the next JSON line), the plugin's resident memory read after each. Memory must stay flat:
 /// every redraw reads a new snapshot and drops the last.
-async fn watch_memory(cmd: &Command) {
+async fn watch_memory(scale: usize, cmd: &Command) {
     use std::io::BufRead;
     const REDRAWS: usize = 100;
     let mut child = Command::new(cmd.get_program())
@@ -269,7 +273,7 @@ async fn watch_memory(cmd: &Command) {
     let _ = child.wait();
     let at = |n: usize| format!("{} MB", samples[n].0);
     println!(
-        "| scale 4x | `kubectl-vroute status -A -o json --watch`, {REDRAWS} redraws ({} ms each) | resident after the first: {}, the 10th: {}, the 50th: {}, the 100th: {} | peak {} MB |",
+        "| scale {scale}x | `kubectl-vroute status -A -o json --watch`, {REDRAWS} redraws ({} ms each) | resident after the first: {}, the 10th: {}, the 50th: {}, the 100th: {} | peak {} MB |",
         elapsed.as_millis() / REDRAWS as u128,
         at(0),
         at(10),
@@ -479,20 +483,48 @@ fn callgrind(cmd: Command, out: &std::path::Path) -> String {
     format!("{:.3} G", total as f64 / 1e9)
 }
 
-/// One run: wall time, CPU time and peak RSS (KB) of the child.
+/// One run: wall time, CPU time and peak RSS (KB) of the command, measured by this benchmark re-executed as
+/// a small spawner ([`spawner`]). Measured from here, the peak RSS would be at least this process's own: a
+/// child forked from a process inherits its resident set until exec, and Linux keeps that high-water mark.
+fn once(cmd: Command) -> (Duration, Duration, i64) {
+    let mut spawn = Command::new(std::env::current_exe().expect("the benchmark's executable"));
+    spawn.env(SPAWN, "1").arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => spawn.env(k, v),
+            None => spawn.env_remove(k),
+        };
+    }
+    let out = spawn.stderr(std::process::Stdio::inherit()).output().expect("spawn");
+    assert!(out.status.success(), "{cmd:?} failed");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let [wall, cpu, rss]: [i64; 3] =
+        text.split_whitespace().map(|n| n.parse().unwrap()).collect::<Vec<_>>().try_into().unwrap();
+    (Duration::from_micros(wall as u64), Duration::from_micros(cpu as u64), rss)
+}
+
+/// Set for the benchmark's executable run as [`spawner`].
+const SPAWN: &str = "VROUTE_BENCH_SPAWN";
+
+/// Runs the command in its arguments (output discarded) and prints its wall and CPU time (microseconds) and
+/// peak RSS (KB), read with `wait4`. Started small, this process hands the child no resident set of its own.
 // The child is reaped by wait4 (which also reports its resource usage), not by Child::wait.
 #[allow(clippy::zombie_processes)]
-fn once(mut cmd: Command) -> (Duration, Duration, i64) {
+fn spawner() -> ! {
+    let mut args = std::env::args_os().skip(1);
+    let mut cmd = Command::new(args.next().expect("a command"));
+    cmd.args(args).env_remove(SPAWN).stdout(std::process::Stdio::null());
     let started = Instant::now();
-    let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::inherit()).spawn().expect("spawn");
+    let child = cmd.spawn().expect("spawn");
     let mut status = 0;
     // SAFETY: plain wait4 on our own child; the rusage struct is fully written by the kernel.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     let elapsed = started.elapsed();
-    assert!(pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{cmd:?} failed");
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    (elapsed, tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_maxrss)
+    let ok = pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let tv = |t: libc::timeval| t.tv_sec * 1_000_000 + t.tv_usec;
+    println!("{} {} {}", elapsed.as_micros(), tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_maxrss);
+    std::process::exit(if ok { 0 } else { 1 })
 }
 
 fn ms(d: Duration) -> String {

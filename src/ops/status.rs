@@ -33,9 +33,11 @@ pub async fn watch(
     stop: impl Future<Output = ()>,
     mut draw: impl FnMut(&RouteGraph) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
+    // Only the served Istio version is kept of this first read: a watch holds no snapshot between redraws
+    // (each redraw reads its own and drops it), so its memory stays that of one view however long it runs.
+    let istio_version = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?.istio_version;
     let ns = (!opts.all_namespaces).then_some(cluster.namespace.as_str());
-    let mut changes = watch::changes(cluster, ns, read.istio_version).boxed();
+    let mut changes = watch::changes(cluster, ns, istio_version).boxed();
     tokio::pin!(stop);
     // The first view is drawn once every watch has listed: a change between the read and the watch's start
     // would otherwise be missed until the next one.
@@ -43,8 +45,10 @@ pub async fn watch(
         _ = &mut stop => return Ok(()),
         _ = async { while changes.next().await.is_some_and(|c| c != Change::Ready) {} } => {}
     }
-    let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
-    draw(&with_traffic(&read, opts).await?)?;
+    {
+        let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
+        draw(&with_traffic(&read, opts).await?)?;
+    }
     let changes = changes.filter_map(|c| std::future::ready((c == Change::Changed).then_some(())));
     redraw_on_changes(changes, stop, async || {
         let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
