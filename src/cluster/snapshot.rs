@@ -11,11 +11,14 @@ use super::resources::{self, GATEWAYS, HTTP_ROUTES, ISTIO_VERSIONS, NAMESPACES, 
 use super::resources::{Res, SERVICES};
 use super::resources::{list_fold, list_read, list_where};
 use super::{Cluster, ClusterError};
+use crate::gateway::HttpRoute;
 use crate::graph::{self, Options, Scope};
+use crate::istio::VirtualService;
 use crate::istio::host;
-use crate::objects::k8s::{Pod, PodTally};
+use crate::objects::k8s::{Pod, PodGroup, PodTally};
 use crate::objects::read::{Mentions, Readable};
-use crate::objects::{Listable, Listed, PartialListing, Shortfall, Snapshot, Unreadable};
+use crate::objects::{Kind, Listable, Listed, PartialListing, Shortfall, Snapshot, Unreadable};
+use crate::rollouts::Rollout;
 use futures::future::try_join_all;
 
 /// A snapshot, and which Istio API version served it (a watch must watch the same one).
@@ -26,19 +29,75 @@ pub struct Read {
 
 pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &Options) -> Result<Read, ClusterError> {
     let ns = (!all_namespaces).then_some(cluster.namespace.as_str());
-    let Some(mut keep) = concerning(opts, ns) else { return fetch_where(cluster, ns, opts, None).await };
-    // A namespace's view reads of the cluster-wide lists only what names its namespace. When its hosts lead to
-    // other namespaces (a host of another namespace routed from here), what names those is read too: the
-    // lists are read again with them (once more at most, and only for such routes), so that every
-    // VirtualService claiming a shown host is seen, whichever namespace it is in.
-    let read = fetch_where(cluster, ns, opts, Some(&keep)).await?;
-    let wider: Vec<String> =
-        graph::needed_namespaces(&read.snapshot, opts).into_iter().filter(|n| !keep.0.contains(n)).collect();
-    if wider.is_empty() {
-        return Ok(read);
+    let keep = concerning(opts, ns);
+    let (routes_read, dr, services, pod_list, gateways, grants, namespaces) = tokio::join!(
+        routing(cluster, ns, keep.as_ref()),
+        // Not filtered: the subsets of a destination in any namespace are needed, and which ones is known only
+        // once the routes are read.
+        istio_list(cluster, resources::destination_rules, Listable::DestinationRules, ns, None),
+        list_read(cluster, SERVICES, ns),
+        pods(cluster, ns),
+        // Few, and what they name is not the routed namespace (a Gateway's listeners, a grant's targets).
+        optional_list(cluster, GATEWAYS, Listable::Gateways, ns, None),
+        optional_list(cluster, REFERENCE_GRANTS, Listable::ReferenceGrants, ns, None),
+        list_read(cluster, NAMESPACES, None),
+    );
+    // Errors are reported in this fixed order (not whichever request failed first), so the same missing
+    // permission always gives the same message.
+    let (vs, rollouts, routes) = routes_read;
+    let (vs, dr, services, pod_groups, rollouts) = (vs?, dr?, services?, pod_list?, rollouts?);
+    let (routes, gateways, grants) = (routes?, gateways?, grants?);
+    // Namespace labels only say where waypoints serve: without the right to list namespaces, Service labels
+    // are all that is known (the README says so), which is no reason to fail the view.
+    let namespaces = match namespaces {
+        Ok((items, _)) => items,
+        Err(ClusterError::Forbidden { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let mut snap = Snapshot::default();
+    let mut istio_version = vs.version;
+    snap.destination_rules = dr.listing.items;
+    snap.services = services.0;
+    let (mut tally, pod_unreadable) = pod_groups;
+    snap.gateways = gateways.items;
+    snap.reference_grants = grants.items;
+    snap.namespaces = namespaces;
+    snap.unreadable =
+        [dr.listing.unreadable, services.1, pod_unreadable, gateways.unreadable, grants.unreadable].concat();
+    snap.partial = [dr.listing.partial, gateways.partial, grants.partial].into_iter().flatten().collect();
+    set_routing(&mut snap, vs.listing, rollouts, routes);
+    if let Some(ns) = ns {
+        let mut needed = graph::needed_namespaces(&snap, opts);
+        // Hosts leading to other namespaces (a host of another namespace routed from here): what names those is
+        // read too, once more at most and only for such routes, so that every VirtualService claiming a shown
+        // host is seen, whichever namespace it is in.
+        if let Some(mut keep) = keep {
+            let wider: Vec<String> = needed.iter().filter(|n| !keep.0.contains(n)).cloned().collect();
+            if !wider.is_empty() {
+                keep.0.extend(wider);
+                let (vs, rollouts, routes) = routing(cluster, Some(ns), Some(&keep)).await;
+                let (vs, rollouts, routes) = (vs?, rollouts?, routes?);
+                istio_version = vs.version;
+                set_routing(&mut snap, vs.listing, rollouts, routes);
+                needed = graph::needed_namespaces(&snap, opts);
+            }
+        }
+        let more: Vec<String> = needed.into_iter().filter(|n| n != ns).collect();
+        let (services, pods) = tokio::try_join!(
+            try_join_all(more.iter().map(|n| list_read(cluster, SERVICES, Some(n)))),
+            try_join_all(more.iter().map(|n| pods(cluster, Some(n)))),
+        )?;
+        for (items, unreadable) in services {
+            snap.services.extend(items);
+            snap.unreadable.extend(unreadable);
+        }
+        for (groups, unreadable) in pods {
+            tally.merge(groups);
+            snap.unreadable.extend(unreadable);
+        }
     }
-    keep.0.extend(wider);
-    fetch_where(cluster, ns, opts, Some(&keep)).await
+    snap.pods = tally.groups();
+    Ok(Read { snapshot: snap, istio_version })
 }
 
 /// The words an object must contain to concern a namespace's view ([`Mentions`]): its namespace, or the
@@ -52,87 +111,45 @@ fn concerning(opts: &Options, ns: Option<&str>) -> Option<Mentions> {
     }
 }
 
-async fn fetch_where(
-    cluster: &Cluster,
-    ns: Option<&str>,
-    opts: &Options,
-    keep: Option<&Mentions>,
-) -> Result<Read, ClusterError> {
-    let (vs, dr, services, pod_list, rollouts, routes, gateways, grants, namespaces) = tokio::join!(
+type Routing = (
+    Result<IstioListing<VirtualService>, ClusterError>,
+    Result<Listing<Rollout>, ClusterError>,
+    Result<Listing<HttpRoute>, ClusterError>,
+);
+
+/// The lists a namespace's view reads only in part ([`Mentions`] `keep`): what routes hosts, and what
+/// rewrites those routes.
+async fn routing(cluster: &Cluster, ns: Option<&str>, keep: Option<&Mentions>) -> Routing {
+    tokio::join!(
         istio_list(cluster, resources::virtual_services, Listable::VirtualServices, ns, keep),
-        // Not filtered: the subsets of a destination in any namespace are needed, and which ones is known only
-        // once the routes are read.
-        istio_list(cluster, resources::destination_rules, Listable::DestinationRules, ns, None),
-        list_read(cluster, SERVICES, ns),
-        pods(cluster, ns),
         optional_list(cluster, ROLLOUTS, Listable::Rollouts, ns, keep),
         optional_list(cluster, HTTP_ROUTES, Listable::HttpRoutes, ns, keep),
-        // Few, and what they name is not the routed namespace (a Gateway's listeners, a grant's targets).
-        optional_list(cluster, GATEWAYS, Listable::Gateways, ns, None),
-        optional_list(cluster, REFERENCE_GRANTS, Listable::ReferenceGrants, ns, None),
-        list_read(cluster, NAMESPACES, None),
-    );
-    // Errors are reported in this fixed order (not whichever request failed first), so the same missing
-    // permission always gives the same message.
-    let (vs, dr, services, pod_groups, rollouts) = (vs?, dr?, services?, pod_list?, rollouts?);
-    let (routes, gateways, grants) = (routes?, gateways?, grants?);
-    // Namespace labels only say where waypoints serve: without the right to list namespaces, Service labels
-    // are all that is known (the README says so), which is no reason to fail the view.
-    let namespaces = match namespaces {
-        Ok((items, _)) => items,
-        Err(ClusterError::Forbidden { .. }) => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    let mut snap = Snapshot::default();
-    let istio_version = vs.version;
-    snap.virtual_services = vs.listing.items;
-    snap.destination_rules = dr.listing.items;
-    snap.services = services.0;
-    let (mut tally, pod_unreadable) = pod_groups;
+    )
+}
+
+/// Puts the [`routing`] lists in the snapshot, replacing any read before (with what could not be read of them,
+/// and how far they reached).
+fn set_routing(
+    snap: &mut Snapshot,
+    vs: Listing<VirtualService>,
+    rollouts: Listing<Rollout>,
+    routes: Listing<HttpRoute>,
+) {
+    let kinds = [Kind::VirtualService, Kind::Rollout, Kind::HttpRoute];
+    snap.unreadable.retain(|u| !kinds.contains(&u.object.kind));
+    let lists = [Listable::VirtualServices, Listable::Rollouts, Listable::HttpRoutes];
+    snap.partial.retain(|p| !lists.contains(&p.resource));
+    snap.unreadable.extend(vs.unreadable.into_iter().chain(rollouts.unreadable).chain(routes.unreadable));
+    snap.partial.extend([vs.partial, rollouts.partial, routes.partial].into_iter().flatten());
+    snap.virtual_services = vs.items;
     snap.rollouts = rollouts.items;
     snap.http_routes = routes.items;
-    snap.gateways = gateways.items;
-    snap.reference_grants = grants.items;
-    snap.namespaces = namespaces;
-    snap.unreadable = [
-        vs.listing.unreadable,
-        dr.listing.unreadable,
-        services.1,
-        pod_unreadable,
-        rollouts.unreadable,
-        routes.unreadable,
-        gateways.unreadable,
-        grants.unreadable,
-    ]
-    .concat();
-    snap.partial =
-        [vs.listing.partial, dr.listing.partial, rollouts.partial, routes.partial, gateways.partial, grants.partial]
-            .into_iter()
-            .flatten()
-            .collect();
-    if let Some(ns) = ns {
-        let more: Vec<String> = graph::needed_namespaces(&snap, opts).into_iter().filter(|n| n != ns).collect();
-        let (services, pods) = tokio::try_join!(
-            try_join_all(more.iter().map(|n| list_read(cluster, SERVICES, Some(n)))),
-            try_join_all(more.iter().map(|n| pods(cluster, Some(n)))),
-        )?;
-        for (items, unreadable) in services {
-            snap.services.extend(items);
-            snap.unreadable.extend(unreadable);
-        }
-        for (groups, unreadable) in pods {
-            groups.groups().into_iter().for_each(|g| tally.add(g));
-            snap.unreadable.extend(unreadable);
-        }
-    }
-    snap.pods = tally.groups();
-    Ok(Read { snapshot: snap, istio_version })
 }
 
 /// Pods, counted page by page as they are read (a page of them is the most ever held).
 async fn pods(cluster: &Cluster, ns: Option<&str>) -> Result<(PodTally, Vec<Unreadable>), ClusterError> {
     list_fold(cluster, PODS, ns, None, PodTally::default, |tally, page: Vec<Pod>| {
-        page.into_iter().for_each(|pod| tally.add(pod.into()))
+        tally.extend(page.into_iter().map(PodGroup::from))
     })
     .await
 }

@@ -19,22 +19,20 @@ pub fn snapshot(vs: Value, ready: &[(&str, usize)]) -> Snapshot {
         ..Default::default()
     };
     for (version, n) in ready {
-        for i in 0..*n {
-            snap.pods.push(pod(version, i, true));
-        }
+        snap.pods.push(ready_pods(version, *n));
     }
     snap = with_object(&snap, &dr).unwrap();
     with_object(&snap, &vs).unwrap()
 }
 
-/// One pod of reviews at `version` (`_i` tells pods apart where a test reads as a list of pods).
-pub fn pod(version: &str, _i: usize, ready: bool) -> PodGroup {
+/// `n` ready pods of reviews at `version`.
+pub fn ready_pods(version: &str, n: usize) -> PodGroup {
     PodGroup {
         namespace: "prod".into(),
         labels: Labels::from([("app".into(), "reviews".into()), ("version".into(), version.into())]),
         owner: None,
-        ready: ready.into(),
-        total: 1,
+        ready: n,
+        total: n,
     }
 }
 
@@ -128,7 +126,7 @@ fn several_virtual_services_need_a_choice() {
 #[test]
 fn pod_versions_without_a_subset_are_found() {
     let mut snap = snapshot(split_vs(), &[("v1", 1)]);
-    snap.pods.push(pod("v3", 0, true));
+    snap.pods.push(ready_pods("v3", 1));
     let ctx = Context::build(&snap, &request()).unwrap();
     assert_eq!(ctx.versions_without_subset(), vec!["v3".to_string()]);
     let values: Vec<String> = ctx.subset_versions().into_iter().map(|(v, _)| v).collect();

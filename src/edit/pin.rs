@@ -213,7 +213,7 @@ pub fn remove_subsets(dr: &Value, added: &[Value]) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edit::context::tests::{on, pod, request, snapshot, vs};
+    use crate::edit::context::tests::{on, ready_pods, request, snapshot, vs};
     use crate::edit::context::with_object;
 
     fn default_only() -> Value {
@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn pods_without_a_subset_get_one_in_the_destination_rule() {
         let mut snap = snapshot(default_only(), &[("v1", 1)]);
-        snap.pods.push(pod("v3", 0, true));
+        snap.pods.push(ready_pods("v3", 1));
         let ctx = Context::build(&snap, &request()).unwrap();
         assert_eq!(destination_rule_to_extend(&ctx).unwrap().map(|r| r.key()), Some("prod/reviews".into()));
         let dr = json!({"kind": "DestinationRule", "metadata": {"name": "reviews", "namespace": "prod"},
@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn subsets_need_a_rule_and_a_valid_name() {
         let mut snap = snapshot(default_only(), &[]);
-        snap.pods.push(pod("1.2.3", 0, true));
+        snap.pods.push(ready_pods("1.2.3", 1));
         let ctx = Context::build(&snap, &request()).unwrap();
         let err = destination_rule_to_extend(&ctx).unwrap_err();
         assert!(matches!(err, EditError::BadSubsetName { ref value, .. } if value == "1.2.3"), "{err}");

@@ -127,9 +127,13 @@ pub struct PodTally {
 
 impl PodTally {
     pub fn add(&mut self, group: PodGroup) {
-        let counts = self.groups.entry((group.namespace, group.labels, group.owner)).or_default();
-        counts.0 += group.ready;
-        counts.1 += group.total;
+        self.count((group.namespace, group.labels, group.owner), group.ready, group.total);
+    }
+
+    fn count(&mut self, key: GroupKey, ready: usize, total: usize) {
+        let counts = self.groups.entry(key).or_default();
+        counts.0 += ready;
+        counts.1 += total;
     }
 
     /// The groups, in namespace, labels and owner order (the same snapshot reads the same way every time).
@@ -147,8 +151,23 @@ impl PodTally {
 impl FromIterator<PodGroup> for PodTally {
     fn from_iter<I: IntoIterator<Item = PodGroup>>(iter: I) -> Self {
         let mut tally = PodTally::default();
-        iter.into_iter().for_each(|g| tally.add(g));
+        tally.extend(iter);
         tally
+    }
+}
+
+impl Extend<PodGroup> for PodTally {
+    fn extend<I: IntoIterator<Item = PodGroup>>(&mut self, iter: I) {
+        iter.into_iter().for_each(|g| self.add(g));
+    }
+}
+
+impl PodTally {
+    /// Another tally's counts added to these (another namespace's pods, read concurrently).
+    pub fn merge(&mut self, other: PodTally) {
+        for (key, (ready, total)) in other.groups {
+            self.count(key, ready, total);
+        }
     }
 }
 

@@ -698,13 +698,7 @@ async fn a_namespace_view_reads_what_names_its_namespace_and_nothing_else() {
     let env = env();
     let home = env.namespace("home").await;
     let other = env.namespace("other").await;
-    let near = format!("{home}0");
-    let ns: k8s_openapi::api::core::v1::Namespace =
-        serde_json::from_value(json!({"metadata": {"name": near}})).unwrap();
-    kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(env.client().await)
-        .create(&Default::default(), &ns)
-        .await
-        .expect("namespace");
+    let near = env.namespace_named(format!("{home}0")).await;
     let seed = format!(
         "{}---\n{}",
         scenarios::service_and_subsets("reviews", &["v1", "v2"]),

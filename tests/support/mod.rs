@@ -140,7 +140,11 @@ impl TestEnv {
     /// they would stay Terminating, and the etcd data is thrown away anyway.
     pub async fn namespace(&self, prefix: &str) -> String {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        self.namespace_named(format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))).await
+    }
+
+    /// A namespace of exactly this name (unique names come from [`TestEnv::namespace`]).
+    pub async fn namespace_named(&self, name: String) -> String {
         let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).unwrap();
         Api::<Namespace>::all(self.client().await).create(&PostParams::default(), &ns).await.expect("create namespace");
         name

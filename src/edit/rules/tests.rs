@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::edit::canary::RoleFlags;
-use crate::edit::context::tests::{pod, request};
+use crate::edit::context::tests::{ready_pods, request};
 use crate::edit::pin::PinBy;
 use crate::edit::{MirrorTo, Routing, Weight, with_object};
 use crate::objects::Snapshot;
@@ -49,7 +49,7 @@ fn snapshot(obj: &Value, ready: &[(&str, usize)]) -> Snapshot {
         ..Default::default()
     };
     for (version, n) in ready {
-        snap.pods.extend((0..*n).map(|i| pod(version, i, true)));
+        snap.pods.push(ready_pods(version, *n));
     }
     with_object(&snap, obj).unwrap()
 }
