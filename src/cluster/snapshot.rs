@@ -5,7 +5,9 @@
 //!
 //! VirtualServices, DestinationRules and Rollouts are listed cluster-wide when allowed: one in any namespace may
 //! route to, set subsets for, or manage the routes of a host here (gateway routes usually live in istio-system).
-//! Without that right the namespace's are listed, and the snapshot records what is missing ([`PartialListing`]).
+//! A namespace's view decodes only the items of those lists that name what it shows ([`Mentions`]), reading
+//! them once more with the wider words when its routes lead elsewhere. Without the right to list
+//! cluster-wide, the namespace's are listed, and the snapshot records what is missing ([`PartialListing`]).
 
 use super::resources::{self, GATEWAYS, HTTP_ROUTES, ISTIO_VERSIONS, NAMESPACES, PODS, REFERENCE_GRANTS, ROLLOUTS};
 use super::resources::{Res, SERVICES};
@@ -32,9 +34,9 @@ pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &Options) -> R
     let keep = concerning(opts, ns);
     let (routes_read, dr, services, pod_list, gateways, grants, namespaces) = tokio::join!(
         routing(cluster, ns, keep.as_ref()),
-        // Not filtered: the subsets of a destination in any namespace are needed, and which ones is known only
-        // once the routes are read.
-        istio_list(cluster, resources::destination_rules, Listable::DestinationRules, ns, None),
+        // Filtered as the routes are (the subsets of the namespace's hosts), and read again below when the routes
+        // lead to hosts it does not name.
+        istio_list(cluster, resources::destination_rules, Listable::DestinationRules, ns, keep.as_ref()),
         list_read(cluster, SERVICES, ns),
         pods(cluster, ns),
         // Few, and what they name is not the routed namespace (a Gateway's listeners, a grant's targets).
@@ -67,26 +69,43 @@ pub async fn fetch(cluster: &Cluster, all_namespaces: bool, opts: &Options) -> R
     snap.partial = [dr.listing.partial, gateways.partial, grants.partial].into_iter().flatten().collect();
     set_routing(&mut snap, vs.listing, rollouts, routes);
     if let Some(ns) = ns {
-        let mut needed = graph::needed_namespaces(&snap, opts);
+        let mut needed = graph::needed(&snap, opts);
+        let mut wider_rules = None;
         // Hosts leading to other namespaces (a host of another namespace routed from here): what names those is
         // read too, once more at most and only for such routes, so that every VirtualService claiming a shown
-        // host is seen, whichever namespace it is in.
-        if let Some(mut keep) = keep {
-            let wider: Vec<String> = needed.iter().filter(|n| !keep.0.contains(n)).cloned().collect();
-            if !wider.is_empty() {
-                keep.0.extend(wider);
-                let (vs, rollouts, routes) = routing(cluster, Some(ns), Some(&keep)).await;
+        // host is seen, whichever namespace it is in; and every DestinationRule of a shown destination,
+        // whichever namespace it is in (it names the destination's namespace, or the host outside the mesh).
+        if let Some(keep) = keep {
+            if let Some(wider) = keep.with(needed.namespaces.iter()) {
+                let (vs, rollouts, routes) = routing(cluster, Some(ns), Some(&wider)).await;
                 let (vs, rollouts, routes) = (vs?, rollouts?, routes?);
                 istio_version = vs.version;
                 set_routing(&mut snap, vs.listing, rollouts, routes);
-                needed = graph::needed_namespaces(&snap, opts);
+                needed = graph::needed(&snap, opts);
             }
+            wider_rules = keep.with(needed.namespaces.iter().chain(&needed.other_hosts));
         }
-        let more: Vec<String> = needed.into_iter().filter(|n| n != ns).collect();
-        let (services, pods) = tokio::try_join!(
+        let rules = resources::destination_rules(istio_version);
+        let more: Vec<String> = needed.namespaces.into_iter().filter(|n| n != ns).collect();
+        let (services, pods, rules) = tokio::try_join!(
             try_join_all(more.iter().map(|n| list_read(cluster, SERVICES, Some(n)))),
             try_join_all(more.iter().map(|n| pods(cluster, Some(n)))),
+            async {
+                match &wider_rules {
+                    Some(keep) => {
+                        widest_list(cluster, rules, Listable::DestinationRules, Some(ns), Some(keep)).await.map(Some)
+                    }
+                    None => Ok(None),
+                }
+            },
         )?;
+        if let Some(rules) = rules {
+            snap.unreadable.retain(|u| u.object.kind != Kind::DestinationRule);
+            snap.partial.retain(|p| p.resource != Listable::DestinationRules);
+            snap.unreadable.extend(rules.unreadable);
+            snap.partial.extend(rules.partial);
+            snap.destination_rules = rules.items;
+        }
         for (items, unreadable) in services {
             snap.services.extend(items);
             snap.unreadable.extend(unreadable);

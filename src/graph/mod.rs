@@ -29,7 +29,7 @@ pub mod traffic;
 
 pub use findings::{Code, Finding, Severity};
 pub use index::{Index, Waypoint};
-pub use select::{close_names, needed_namespaces};
+pub use select::{Needed, close_names, needed, needed_namespaces};
 
 use crate::gateway::objects::{HttpRoute as HttpRouteObject, Rule as GatewayRule};
 use crate::gateway::route::Parent;

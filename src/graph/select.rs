@@ -54,9 +54,18 @@ pub fn hosts(idx: &Index, snap: &Snapshot, opts: &Options) -> Result<Vec<String>
     }
 }
 
-/// Namespaces whose Services and Pods the views of the selected hosts read (the hosts' own, and those of
-/// their routes' destinations), so the cluster layer can fetch exactly those and no more.
-pub fn needed_namespaces(snap: &Snapshot, opts: &Options) -> BTreeSet<String> {
+/// What the views of the selected hosts read beyond the routes ([`needed`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Needed {
+    /// Namespaces whose Services and Pods are shown: the hosts' own, and those of their routes' destinations.
+    pub namespaces: BTreeSet<String>,
+    /// Destinations that are no Service of the mesh's domain (a ServiceEntry's `api.example.com`): their
+    /// DestinationRules may live in any namespace and name no namespace at all.
+    pub other_hosts: BTreeSet<String>,
+}
+
+/// [`Needed`] by the views `opts` selects, so the cluster layer can fetch exactly that and no more.
+pub fn needed(snap: &Snapshot, opts: &Options) -> Needed {
     let idx = Index::new(snap, &opts.domain);
     let mut selected = hosts(&idx, snap, opts).unwrap_or_default();
     if let Scope::Host { host, .. } = &opts.scope {
@@ -67,13 +76,19 @@ pub fn needed_namespaces(snap: &Snapshot, opts: &Options) -> BTreeSet<String> {
     let dests = vss.flat_map(|vs| vs.destination_hosts(domain).collect::<Vec<_>>());
     let routes = selected.iter().filter_map(|h| idx.routes_by_host.get(h));
     let backends = routes.flat_map(|a| gateway::keys(a, domain)).map(|k| k.host);
-    selected
-        .iter()
-        .cloned()
-        .chain(dests)
-        .chain(backends)
-        .filter_map(|h| host::service_of(&h, domain).map(|(_, ns)| ns))
-        .collect()
+    let mut needed = Needed::default();
+    for h in selected.iter().cloned().chain(dests).chain(backends) {
+        match host::service_of(&h, domain) {
+            Some((_, ns)) => needed.namespaces.insert(ns),
+            None => needed.other_hosts.insert(h),
+        };
+    }
+    needed
+}
+
+/// The namespaces of [`needed`].
+pub fn needed_namespaces(snap: &Snapshot, opts: &Options) -> BTreeSet<String> {
+    needed(snap, opts).namespaces
 }
 
 /// Up to three known names close to what the user typed.

@@ -180,6 +180,17 @@ pub fn items<T: Readable>(body: &str) -> Result<(Vec<T>, Vec<Unreadable>), serde
 pub struct Mentions(pub Vec<String>);
 
 impl Mentions {
+    /// These words and `more`, when `more` adds any (`None`: these cover them all already).
+    pub fn with<'a>(&self, more: impl IntoIterator<Item = &'a String>) -> Option<Mentions> {
+        let mut wider = self.clone();
+        for word in more {
+            if !wider.0.contains(word) {
+                wider.0.push(word.clone());
+            }
+        }
+        (wider.0.len() > self.0.len()).then_some(wider)
+    }
+
     pub fn in_text(&self, text: &str) -> bool {
         let dns = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
         let bytes = text.as_bytes();

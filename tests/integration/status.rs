@@ -739,9 +739,53 @@ spec:
     let theirs = scenarios::rollout("claims-near", bad("reviews"), false);
     env.create_yaml(&near, &serde_json::to_string(&theirs).unwrap()).await;
 
+    // Routes from here to subsets whose DestinationRules name no word this view starts with: a Service of the
+    // near namespace (its rule is the namespace's own), and a host outside the mesh (its rule elsewhere).
+    env.create_yaml(&near, &scenarios::service_and_subsets("ratings", &["v1", "v2"])).await;
+    let outward = format!(
+        r#"
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: payments}}
+spec:
+  hosts: [payments.example.com]
+  http:
+  - match: [{{headers: {{x-ratings: {{exact: "1"}}}}}}]
+    route:
+    - destination: {{host: ratings.{near}.svc.cluster.local, subset: v2}}
+  - route:
+    - destination: {{host: payments.example.com, subset: v1}}
+      weight: 90
+    - destination: {{host: payments.example.com, subset: v9}}
+      weight: 10
+"#
+    );
+    env.create_yaml(&home, &outward).await;
+    let payments_rule = r#"
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: payments}
+spec:
+  host: payments.example.com
+  subsets: [{name: v1, labels: {version: v1}}]
+"#;
+    env.create_yaml(&other, payments_rule).await;
+
     let doc = json_of(&run(&["status", "-n", &home, "-o", "json"]));
     let hosts: Vec<&str> = doc["services"].as_array().unwrap().iter().map(|s| s["host"].as_str().unwrap()).collect();
-    assert_eq!(hosts, [format!("reviews.{home}.svc.cluster.local").as_str(), "shop.example.com"]);
+    assert_eq!(
+        hosts,
+        ["payments.example.com", format!("reviews.{home}.svc.cluster.local").as_str(), "shop.example.com"]
+    );
+    let unknown: Vec<&str> = service(&doc, "payments.example.com")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "VR101")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(unknown.len(), 1, "only v9 is undefined: both rules elsewhere were read: {unknown:?}");
+    assert!(unknown[0].contains("subset v9 of payments.example.com"), "{unknown:?}");
     let reviews = service(&doc, "reviews.");
     assert_eq!(reviews["virtualServices"], json!([format!("{home}/reviews"), format!("{other}/reviews-too")]));
     let unreadable: Vec<&str> = doc["findings"]
