@@ -1,10 +1,11 @@
 //! kubectl-vroute: per-version routing for Istio and Argo Rollouts.
 //!
 //! The library holds all behaviour; the two binaries in `src/bin/` only parse flags and map errors to exit
-//! codes. Pure modules (`objects`, `istio`, `graph`, `views`, `edit`, `rollouts`, `judge`, `render`) never do
+//! codes. Pure modules (`objects`, `istio`, `graph`, `calls`, `views`, `edit`, `rollouts`, `judge`, `render`) never do
 //! I/O; I/O modules (`cluster`, `metrics`'s client, `ops`, the analysis service) never decide.
 
 pub mod analysis;
+pub mod calls;
 pub mod cli;
 pub mod cluster;
 pub mod duration;
