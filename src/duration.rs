@@ -41,6 +41,8 @@ pub const WAIT_TIMEOUT: Range =
     Range { min: Duration::from_millis(1), max: secs(7 * 86_400), resolution: Resolution::Any };
 /// `window` (HTTP) and `analyze --window`: the judged period.
 pub const WINDOW: Range = Range { min: secs(60), max: secs(366 * 86_400), resolution: Resolution::Seconds };
+/// How often a live view reads again (`graph --watch --interval`, the dashboard's refresh).
+pub const REFRESH: Range = Range { min: secs(1), max: secs(3_600), resolution: Resolution::Seconds };
 /// `step` (HTTP) and `analyze --step`: one step of the sequential test. At least two scrapes of a 5 s
 /// interval, so every step holds counts.
 pub const STEP: Range = Range { min: secs(10), max: secs(3_600), resolution: Resolution::Seconds };

@@ -7,6 +7,7 @@ mod check;
 pub mod common;
 mod complete;
 mod edit;
+mod graph;
 mod rollout;
 mod status;
 mod version;
@@ -41,6 +42,10 @@ pub struct PluginCli {
 pub enum Command {
     /// Show each version's routes, weights, matches, pods, rollout state and problems.
     Status(status::StatusArgs),
+    /// Draw the per-version call graph: who calls which version, as the routes allow and as Istio saw it
+    /// (rate, errors, p50/p99, share), with crossings on pinned hosts and calls into versions without ready
+    /// pods marked. A layered drawing, or -o dot|mermaid|svg|json.
+    Graph(graph::GraphArgs),
     /// Print only the findings; exit 1 when any is an error (for CI). With -f, lint YAML files offline.
     Check(check::CheckArgs),
     /// Set the traffic split of one route: `set-weight reviews v1=90 v2=10`.
@@ -100,6 +105,7 @@ pub async fn run(cli: PluginCli, style: Style) -> Result<Exit, Error> {
     let kube = &cli.kube;
     match cli.command {
         Command::Status(args) => status::run(kube, args, style).await,
+        Command::Graph(args) => graph::run(kube, args, style).await,
         Command::Check(args) => check::run(kube, args, style).await,
         Command::SetWeight(args) => edit::set_weight(kube, args).await,
         Command::Switch(args) => edit::switch(kube, args).await,

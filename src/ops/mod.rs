@@ -4,6 +4,7 @@
 //! The CLI is flags -> options -> operation -> render; a dashboard or a test can call the same operations.
 
 pub mod edit;
+pub mod graph;
 pub mod rollout;
 pub mod status;
 pub mod wait;

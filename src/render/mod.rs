@@ -3,6 +3,8 @@
 //! Whether to colour is decided once ([`Style`]) and passed down.
 
 pub mod analysis;
+pub mod calls;
+pub mod calls_svg;
 pub mod check;
 pub mod result;
 pub mod routes;

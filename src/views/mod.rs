@@ -3,6 +3,7 @@
 //! or a rollout command ([`result`]). Their JSON shape is the contract (README, `tests/golden/`); text
 //! renderings of the same documents live in [`crate::render`].
 
+pub mod calls;
 pub mod check;
 pub mod result;
 pub mod routes;

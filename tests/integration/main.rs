@@ -11,6 +11,7 @@ mod exit_codes;
 mod foundation;
 mod gateway;
 mod gateway_edit;
+mod graph;
 mod live;
 mod policy;
 mod promote;

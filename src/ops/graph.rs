@@ -1,0 +1,102 @@
+//! `graph` and the dashboard against a cluster: read the snapshot, build the route graph, ask Prometheus for
+//! the calls over the window, build the call graph; live, do it again after every burst of changes the watch
+//! API reports and on every refresh interval (traffic moves without any object changing), one read and one
+//! Prometheus round trip each time however many views are drawn from it.
+
+use super::status::{StatusOptions, redraw_on_changes};
+use crate::calls::{self, CallGraph, Telemetry};
+use crate::cluster::Cluster;
+use crate::cluster::snapshot;
+use crate::cluster::watch::{self, Change};
+use crate::error::Error;
+use crate::graph::{self, Scope};
+use crate::istio::host;
+use crate::metrics::calls::{Calls, observe};
+use futures::StreamExt;
+use std::future::Future;
+use std::time::Duration;
+
+pub struct GraphOptions {
+    /// The scope, the model's options and Prometheus (its `telemetry` is not used: both reporters are read).
+    pub status: StatusOptions,
+    /// How far back the calls are counted.
+    pub window: Duration,
+}
+
+/// Why traffic is unknown when no Prometheus was given.
+pub const NO_PROMETHEUS: &str = "no Prometheus given (--prometheus-url or --prometheus-service)";
+
+/// One call graph, handed to `view`.
+pub async fn show<R>(cluster: &Cluster, opts: &GraphOptions, view: impl FnOnce(&CallGraph) -> R) -> Result<R, Error> {
+    Ok(view(&read(cluster, opts).await?))
+}
+
+/// Reads everything once and builds the call graph.
+pub async fn read(cluster: &Cluster, opts: &GraphOptions) -> Result<CallGraph, Error> {
+    let status = &opts.status;
+    let read = snapshot::fetch(cluster, status.all_namespaces, &status.graph).await?;
+    let routes = graph::build(&read.snapshot, &status.graph)?;
+    let (domain, label) = (status.graph.domain.as_str(), status.graph.version_label.as_str());
+    let apps = calls::service_apps(&read.snapshot, domain);
+    let telemetry = match &status.prometheus {
+        None => Telemetry::Unknown(NO_PROMETHEUS.into()),
+        Some(prom) => {
+            let asked = match &status.graph.scope {
+                Scope::All => Calls::all(),
+                Scope::Namespace(ns) => Calls::namespace(ns),
+                Scope::Host { host, .. } => {
+                    let ns =
+                        host::service_of(host, domain).map(|(_, ns)| ns).unwrap_or_else(|| cluster.namespace.clone());
+                    Calls::service(host, &ns, apps.get(host).map(String::as_str))
+                }
+            };
+            let seconds = opts.window.as_secs().max(1);
+            match observe(prom, &asked, seconds).await {
+                Ok(seen) => Telemetry::Observed {
+                    window: crate::duration::format(opts.window),
+                    window_seconds: seconds as f64,
+                    calls: seen,
+                },
+                // The routes are still drawn: what is unknown is said, never drawn as "no traffic".
+                Err(e) => Telemetry::Unknown(e.to_string()),
+            }
+        }
+    };
+    Ok(calls::build(&calls::Input {
+        routes: &routes,
+        telemetry: &telemetry,
+        apps: &apps,
+        version_label: label,
+        domain,
+    }))
+}
+
+/// Draws the call graph, then again after every burst of changes and every `interval`, until `stop` resolves.
+pub async fn live(
+    cluster: &Cluster,
+    opts: &GraphOptions,
+    interval: Duration,
+    stop: impl Future<Output = ()>,
+    mut draw: impl FnMut(&CallGraph) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let istio_version = snapshot::fetch(cluster, opts.status.all_namespaces, &opts.status.graph).await?.istio_version;
+    let ns = (!opts.status.all_namespaces).then_some(cluster.namespace.as_str());
+    let mut changes = watch::changes(cluster, ns, istio_version).boxed();
+    tokio::pin!(stop);
+    tokio::select! {
+        _ = &mut stop => return Ok(()),
+        _ = async { while changes.next().await.is_some_and(|c| c != Change::Ready) {} } => {}
+    }
+    draw(&read(cluster, opts).await?)?;
+    let changed = changes.filter_map(|c| std::future::ready((c == Change::Changed).then_some(())));
+    // The interval's ticks are changes too: the same debounce, so a tick during a burst is one redraw.
+    let ticks = futures::stream::unfold(
+        tokio::time::interval_at(tokio::time::Instant::now() + interval, interval),
+        |mut i| async move {
+            i.tick().await;
+            Some(((), i))
+        },
+    );
+    let both = futures::stream::select(changed, ticks);
+    redraw_on_changes(both, stop, async || draw(&read(cluster, opts).await?)).await
+}
