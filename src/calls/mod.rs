@@ -220,8 +220,10 @@ pub fn build(input: &Input) -> CallGraph {
         *received.entry(e.to).or_default() += e.observed.as_ref().map_or(0.0, |f| f.requests_per_second);
     }
     let traffic_known = matches!(input.telemetry, Telemetry::Observed { .. });
+    // What a caller from outside the view receives was not asked for: unknown, not zero.
     for (i, n) in b.nodes.iter_mut().enumerate() {
-        n.requests_per_second = traffic_known.then(|| received.get(&i).copied().unwrap_or(0.0));
+        let asked = traffic_known && b.groups[n.group].service.is_some();
+        n.requests_per_second = asked.then(|| received.get(&i).copied().unwrap_or(0.0));
     }
     let mut edges: Vec<CallEdge> = edges.into_values().collect();
     let pinned_node = |n: usize| b.node_host(n).is_some_and(|h| pinned.contains(h));

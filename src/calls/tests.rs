@@ -191,3 +191,46 @@ fn a_cycle_is_layered_once_and_the_same_way_every_time() {
     let again = calls_of(&yaml, &telemetry);
     assert_eq!(g, again);
 }
+
+/// The demo chain with a canary split at a, a call across versions and a broken v2 of c: each drawing is
+/// compared with the file in `tests/golden/` (`VROUTE_BLESS=1` records them anew; review the diff).
+#[test]
+fn drawings_match_their_recorded_snapshots() {
+    let yaml = [
+        service("a", [2, 1]),
+        service("b", [1, 1]),
+        service("c", [1, 0]),
+        split("a", 90, 10),
+        pinned("b", "a"),
+        pinned("c", "b"),
+    ]
+    .concat();
+    let telemetry = seen(vec![
+        call(("istio-ingressgateway", ""), ("a", "v1"), 2700.0, 0.0),
+        call(("istio-ingressgateway", ""), ("a", "v2"), 300.0, 12.0),
+        call(("a", "v1"), ("b", "v1"), 2700.0, 3.0),
+        call(("a", "v2"), ("b", "v2"), 270.0, 0.0),
+        call(("a", "v2"), ("b", "v1"), 30.0, 0.0),
+        call(("b", "v1"), ("c", "v1"), 2730.0, 0.0),
+    ]);
+    let g = calls_of(&yaml, &telemetry);
+    let plain = crate::render::Style::new(false, true, None);
+    let drawings = [
+        ("graph.txt", crate::render::calls::tree(&g, plain)),
+        ("graph.dot", crate::render::calls::dot(&g)),
+        ("graph.mmd", crate::render::calls::mermaid(&g)),
+        ("graph.svg", crate::render::calls_svg::svg(&g)),
+        ("graph.json", crate::render::json(&crate::views::calls::project(&g)).unwrap()),
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let bless = std::env::var_os("VROUTE_BLESS").is_some();
+    for (file, text) in drawings {
+        let path = dir.join(file);
+        if bless {
+            std::fs::write(&path, &text).unwrap();
+            continue;
+        }
+        let recorded = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(text, recorded, "{file} differs from {} (VROUTE_BLESS=1 records it anew)", path.display());
+    }
+}
