@@ -3,29 +3,17 @@
 
 use super::*;
 use crate::graph::{self, Options, Scope};
-use crate::objects::{Snapshot, offline};
+use crate::objects::Snapshot;
 
 const D: &str = "cluster.local";
 
 fn snapshot(yaml: &str) -> Snapshot {
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(yaml).unwrap();
-    offline::snapshot(docs.into_iter().map(|d| ("test.yaml".to_string(), d)).collect(), "demo").unwrap()
+    graph::tests::snapshot(yaml, "demo")
 }
 
-/// A Service, subsets v1 and v2, and a Deployment per version with `pods` replicas.
+/// The route graph tests' Service with subsets v1 and v2 and a Deployment per version, as a document to append.
 fn service(app: &str, pods: [u32; 2]) -> String {
-    let mut out = format!(
-        "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {app}}}\nspec: {{selector: {{app: {app}}}}}\n---\n\
-         apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: {app}}}\n\
-         spec: {{host: {app}, subsets: [{{name: v1, labels: {{version: v1}}}}, {{name: v2, labels: {{version: v2}}}}]}}\n"
-    );
-    for (version, replicas) in ["v1", "v2"].iter().zip(pods) {
-        out += &format!(
-            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {app}-{version}}}\nspec:\n  replicas: {replicas}\n  \
-             template: {{metadata: {{labels: {{app: {app}, version: {version}}}}}}}\n"
-        );
-    }
-    out
+    format!("---\n{}", graph::tests::service(app, pods))
 }
 
 fn split(app: &str, w1: u32, w2: u32) -> String {

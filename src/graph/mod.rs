@@ -328,4 +328,4 @@ impl RouteGraph<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

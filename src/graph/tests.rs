@@ -5,7 +5,7 @@ use crate::objects::{Kind, offline};
 
 const D: &str = "cluster.local";
 
-fn snapshot(yaml: &str, ns: &str) -> Snapshot {
+pub(crate) fn snapshot(yaml: &str, ns: &str) -> Snapshot {
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(yaml).unwrap();
     offline::snapshot(docs.into_iter().map(|d| ("test.yaml".to_string(), d)).collect(), ns).unwrap()
 }
@@ -19,7 +19,7 @@ fn codes(graph: &RouteGraph) -> Vec<&'static str> {
 }
 
 /// A Service, its DestinationRule with subsets v1 and v2, and a Deployment per version with `pods` replicas.
-fn service(app: &str, pods: [u32; 2]) -> String {
+pub(crate) fn service(app: &str, pods: [u32; 2]) -> String {
     let mut out = format!(
         "apiVersion: v1\nkind: Service\nmetadata: {{name: {app}}}\nspec: {{selector: {{app: {app}}}}}\n---\n\
          apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: {app}}}\n\

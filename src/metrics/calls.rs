@@ -5,7 +5,7 @@
 //! reports); a request is reported by one of them, never both, so nothing is counted twice.
 
 use super::promql::Selector;
-use super::{Prom, PromError};
+use super::{Prom, PromError, samples};
 use crate::calls::Observation;
 use prometheus_http_query::response::Data;
 use std::collections::{BTreeMap, HashMap};
@@ -126,15 +126,6 @@ fn key(labels: &HashMap<String, String>) -> Key {
         get("destination_app"),
         get("destination_version"),
     ]
-}
-
-/// Finite samples of an instant vector (NaN and infinities carry no figure).
-fn samples(data: &Data) -> impl Iterator<Item = (&HashMap<String, String>, f64)> {
-    let vector = match data {
-        Data::Vector(v) => v.as_slice(),
-        _ => &[],
-    };
-    vector.iter().map(|v| (v.metric(), v.sample().value())).filter(|(_, x)| x.is_finite())
 }
 
 #[cfg(test)]

@@ -9,3 +9,15 @@ pub mod promql;
 pub mod status;
 
 pub use client::{Prom, PromError, PromService, PromUrl};
+
+use prometheus_http_query::response::Data;
+use std::collections::HashMap;
+
+/// Finite samples of an instant vector (NaN and infinities carry no figure), with their labels.
+fn samples(data: &Data) -> impl Iterator<Item = (&HashMap<String, String>, f64)> {
+    let vector = match data {
+        Data::Vector(v) => v.as_slice(),
+        _ => &[],
+    };
+    vector.iter().map(|v| (v.metric(), v.sample().value())).filter(|(_, x)| x.is_finite())
+}

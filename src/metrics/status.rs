@@ -3,9 +3,8 @@
 //! "no traffic" into NaN or an empty vector).
 
 use super::promql::{Selector, any_of};
-use super::{Prom, PromError};
+use super::{Prom, PromError, samples};
 use crate::graph::traffic::{Edge, VersionRate};
-use prometheus_http_query::response::Data;
 use std::collections::HashMap;
 
 pub const WINDOW: &str = "5m";
@@ -99,15 +98,6 @@ pub async fn observe(prom: &Prom, hosts: &Hosts<'_>) -> Result<Observed, PromErr
         })
         .collect();
     Ok(Observed { rates, edges })
-}
-
-/// Finite samples of an instant vector (NaN and infinities carry no count).
-fn samples(data: &Data) -> impl Iterator<Item = (&HashMap<String, String>, f64)> {
-    let vector = match data {
-        Data::Vector(v) => v.as_slice(),
-        _ => &[],
-    };
-    vector.iter().map(|v| (v.metric(), v.sample().value())).filter(|(_, x)| x.is_finite())
 }
 
 fn label(labels: &HashMap<String, String>, name: &str) -> String {

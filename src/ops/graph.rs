@@ -3,16 +3,14 @@
 //! API reports and on every refresh interval (traffic moves without any object changing), one read and one
 //! Prometheus round trip each time however many views are drawn from it.
 
-use super::status::{StatusOptions, redraw_on_changes};
+use super::status::{StatusOptions, changes_once_listed, redraw_on_changes};
 use crate::calls::{self, CallGraph, Telemetry};
 use crate::cluster::Cluster;
 use crate::cluster::snapshot;
-use crate::cluster::watch::{self, Change};
 use crate::error::Error;
 use crate::graph::{self, Scope};
 use crate::istio::host;
 use crate::metrics::calls::{Calls, observe};
-use futures::StreamExt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -79,16 +77,9 @@ pub async fn live(
     stop: impl Future<Output = ()>,
     mut draw: impl FnMut(&CallGraph) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let istio_version = snapshot::fetch(cluster, opts.status.all_namespaces, &opts.status.graph).await?.istio_version;
-    let ns = (!opts.status.all_namespaces).then_some(cluster.namespace.as_str());
-    let mut changes = watch::changes(cluster, ns, istio_version).boxed();
     tokio::pin!(stop);
-    tokio::select! {
-        _ = &mut stop => return Ok(()),
-        _ = async { while changes.next().await.is_some_and(|c| c != Change::Ready) {} } => {}
-    }
+    let Some(changed) = changes_once_listed(cluster, &opts.status, stop.as_mut()).await? else { return Ok(()) };
     draw(&read(cluster, opts).await?)?;
-    let changed = changes.filter_map(|c| std::future::ready((c == Change::Changed).then_some(())));
     // The interval's ticks are changes too: the same debounce, so a tick during a burst is one redraw.
     let ticks = futures::stream::unfold(
         tokio::time::interval_at(tokio::time::Instant::now() + interval, interval),

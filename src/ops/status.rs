@@ -33,28 +33,36 @@ pub async fn watch(
     stop: impl Future<Output = ()>,
     mut draw: impl FnMut(&RouteGraph) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    // Only the served Istio version is kept of this first read: a watch holds no snapshot between redraws
-    // (each redraw reads its own and drops it), so its memory stays that of one view however long it runs.
-    let istio_version = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?.istio_version;
-    let ns = (!opts.all_namespaces).then_some(cluster.namespace.as_str());
-    let mut changes = watch::changes(cluster, ns, istio_version).boxed();
     tokio::pin!(stop);
-    // The first view is drawn once every watch has listed: a change between the read and the watch's start
-    // would otherwise be missed until the next one.
-    tokio::select! {
-        _ = &mut stop => return Ok(()),
-        _ = async { while changes.next().await.is_some_and(|c| c != Change::Ready) {} } => {}
-    }
+    let Some(changes) = changes_once_listed(cluster, opts, stop.as_mut()).await? else { return Ok(()) };
     {
         let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
         draw(&with_traffic(&read, opts).await?)?;
     }
-    let changes = changes.filter_map(|c| std::future::ready((c == Change::Changed).then_some(())));
     redraw_on_changes(changes, stop, async || {
         let read = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?;
         draw(&with_traffic(&read, opts).await?)
     })
     .await
+}
+
+/// The changes to what `opts` views, once every watch has made its first listing (`None`: `stop` came
+/// first). A view read after this sees every later change; one read between the two would miss it.
+pub(super) async fn changes_once_listed(
+    cluster: &Cluster,
+    opts: &StatusOptions,
+    stop: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Result<Option<futures::stream::BoxStream<'static, ()>>, Error> {
+    // Only the served Istio version is kept of this first read: a watch holds no snapshot between redraws
+    // (each redraw reads its own and drops it), so its memory stays that of one view however long it runs.
+    let istio_version = snapshot::fetch(cluster, opts.all_namespaces, &opts.graph).await?.istio_version;
+    let ns = (!opts.all_namespaces).then_some(cluster.namespace.as_str());
+    let mut changes = watch::changes(cluster, ns, istio_version).boxed();
+    tokio::select! {
+        _ = stop => return Ok(None),
+        _ = async { while changes.next().await.is_some_and(|c| c != Change::Ready) {} } => {}
+    }
+    Ok(Some(changes.filter_map(|c| std::future::ready((c == Change::Changed).then_some(()))).boxed()))
 }
 
 /// How long changes must pause before a redraw: one redraw for a burst (a rollout step touches several
