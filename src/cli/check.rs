@@ -41,8 +41,14 @@ pub async fn run(kube: &KubeArgs, args: CheckArgs, style: Style) -> Result<Exit,
     };
     if args.filename.is_empty() {
         let cluster = kube.connect(false).await?;
-        let opts =
-            super::status::options(&cluster, &args.model, &args.prom, &args.telemetry, None, args.all_namespaces)?;
+        let opts = super::status::options(
+            &cluster,
+            &args.model,
+            &args.prom,
+            args.telemetry.reporter.into(),
+            None,
+            args.all_namespaces,
+        )?;
         return status::show(&cluster, &opts, show).await?;
     }
     let ns = kube.namespace.clone().unwrap_or_else(|| "default".to_string());

@@ -1,12 +1,13 @@
 //! `kubectl vroute graph [SERVICE]`: the per-version call graph, as a layered drawing in the terminal, DOT,
 //! Mermaid, SVG or the `graph` document; `--watch` redraws on every change and every refresh interval.
 
-use super::common::{KubeArgs, ModelArgs, PromArgs, TelemetryArgs};
+use super::common::{KubeArgs, ModelArgs, PromArgs};
 use super::print;
 use crate::calls::CallGraph;
 use crate::duration;
 use crate::error::Error;
 use crate::exit::Exit;
+use crate::graph::RouteGraph;
 use crate::ops::graph::{self, GraphOptions};
 use crate::render::{self, Style};
 use crate::views;
@@ -52,23 +53,15 @@ pub enum GraphFormat {
 
 pub async fn run(kube: &KubeArgs, args: GraphArgs, style: Style) -> Result<Exit, Error> {
     let cluster = kube.connect(args.watch).await?;
-    // Both reporters are read for the call graph; the reporter flag of `status` has no say here.
-    let telemetry = TelemetryArgs { reporter: super::common::ReporterArg::Auto };
-    let status = super::status::options(
-        &cluster,
-        &args.model,
-        &args.prom,
-        &telemetry,
-        args.service.as_deref(),
-        args.all_namespaces,
-    )?;
+    let status = graph_options(&cluster, &args.model, &args.prom, args.service.as_deref(), args.all_namespaces)?;
     let opts = GraphOptions { status, window: args.window };
     if !args.watch {
-        let text = graph::show(&cluster, &opts, |g| render_graph(g, args.output, style, false)).await??;
+        let text = graph::show(&cluster, &opts, |_, g| render_graph(g, args.output, style, false)).await??;
         print(&text)?;
         return Ok(Exit::Ok);
     }
-    let draw = |g: &CallGraph| {
+    let draw = |read: Result<(&RouteGraph, &CallGraph), Error>| {
+        let (_, g) = read?;
         let text = render_graph(g, args.output, style, true)?;
         if args.output == GraphFormat::Tree {
             let clear = if style.tty { render::CLEAR_SCREEN } else { "\n" };
@@ -82,6 +75,18 @@ pub async fn run(kube: &KubeArgs, args: GraphArgs, style: Style) -> Result<Exit,
     };
     graph::live(&cluster, &opts, args.interval, stop, draw).await?;
     Ok(Exit::Ok)
+}
+
+/// The scope, model and Prometheus of the call graph (read from both reporters: `status`'s --reporter has no
+/// say here).
+pub(super) fn graph_options(
+    cluster: &crate::cluster::Cluster,
+    model: &ModelArgs,
+    prom: &PromArgs,
+    service: Option<&str>,
+    all: bool,
+) -> Result<crate::ops::status::StatusOptions, Error> {
+    super::status::options(cluster, model, prom, crate::metrics::status::Telemetry::Auto, service, all)
 }
 
 /// One rendering; `stream`: as one frame of `--watch` (documents on one line, YAML opened by `---`).

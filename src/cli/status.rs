@@ -37,8 +37,14 @@ pub struct StatusArgs {
 
 pub async fn run(kube: &KubeArgs, args: StatusArgs, style: Style) -> Result<Exit, Error> {
     let cluster = kube.connect(args.watch).await?;
-    let opts =
-        options(&cluster, &args.model, &args.prom, &args.telemetry, args.service.as_deref(), args.all_namespaces)?;
+    let opts = options(
+        &cluster,
+        &args.model,
+        &args.prom,
+        args.telemetry.reporter.into(),
+        args.service.as_deref(),
+        args.all_namespaces,
+    )?;
     let format = Format::from(args.output);
     let view = |graph: &RouteGraph| show(graph, &cluster, args.all_namespaces, format, style, false);
     if !args.watch {
@@ -68,7 +74,7 @@ pub(super) fn options(
     cluster: &Cluster,
     model: &ModelArgs,
     prom: &PromArgs,
-    telemetry: &TelemetryArgs,
+    telemetry: crate::metrics::status::Telemetry,
     service: Option<&str>,
     all: bool,
 ) -> Result<StatusOptions, Error> {
@@ -84,7 +90,7 @@ pub(super) fn options(
         graph: model.options(scope),
         all_namespaces: all,
         prometheus: prom.client(Some(cluster))?,
-        telemetry: telemetry.reporter.into(),
+        telemetry,
     })
 }
 

@@ -8,7 +8,7 @@ use crate::calls::{self, CallGraph, Telemetry};
 use crate::cluster::Cluster;
 use crate::cluster::snapshot;
 use crate::error::Error;
-use crate::graph::{self, Scope};
+use crate::graph::{self, RouteGraph, Scope};
 use crate::istio::host;
 use crate::metrics::calls::{Calls, observe};
 use std::future::Future;
@@ -24,13 +24,12 @@ pub struct GraphOptions {
 /// Why traffic is unknown when no Prometheus was given.
 pub const NO_PROMETHEUS: &str = "no Prometheus given (--prometheus-url or --prometheus-service)";
 
-/// One call graph, handed to `view`.
-pub async fn show<R>(cluster: &Cluster, opts: &GraphOptions, view: impl FnOnce(&CallGraph) -> R) -> Result<R, Error> {
-    Ok(view(&read(cluster, opts).await?))
-}
-
-/// Reads everything once and builds the call graph.
-pub async fn read(cluster: &Cluster, opts: &GraphOptions) -> Result<CallGraph, Error> {
+/// One call graph, handed to `view` with the route graph it was built from (the same snapshot).
+pub async fn show<R>(
+    cluster: &Cluster,
+    opts: &GraphOptions,
+    view: impl FnOnce(&RouteGraph, &CallGraph) -> R,
+) -> Result<R, Error> {
     let status = &opts.status;
     let read = snapshot::fetch(cluster, status.all_namespaces, &status.graph).await?;
     let routes = graph::build(&read.snapshot, &status.graph)?;
@@ -60,26 +59,33 @@ pub async fn read(cluster: &Cluster, opts: &GraphOptions) -> Result<CallGraph, E
             }
         }
     };
-    Ok(calls::build(&calls::Input {
+    let calls = calls::build(&calls::Input {
         routes: &routes,
         telemetry: &telemetry,
         apps: &apps,
         version_label: label,
         domain,
-    }))
+    });
+    Ok(view(&routes, &calls))
 }
 
-/// Draws the call graph, then again after every burst of changes and every `interval`, until `stop` resolves.
+/// Draws the call graph (with its route graph), then again after every burst of changes and every
+/// `interval`, until `stop` resolves. A failed read is handed to `draw` too: it decides whether that ends the
+/// loop (`graph --watch` exits with it) or is shown until the next read (the dashboard).
 pub async fn live(
     cluster: &Cluster,
     opts: &GraphOptions,
     interval: Duration,
     stop: impl Future<Output = ()>,
-    mut draw: impl FnMut(&CallGraph) -> Result<(), Error>,
+    mut draw: impl FnMut(Result<(&RouteGraph, &CallGraph), Error>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     tokio::pin!(stop);
     let Some(changed) = changes_once_listed(cluster, &opts.status, stop.as_mut()).await? else { return Ok(()) };
-    draw(&read(cluster, opts).await?)?;
+    let mut once = async || match show(cluster, opts, |routes, calls| draw(Ok((routes, calls)))).await {
+        Ok(drawn) => drawn,
+        Err(e) => draw(Err(e)),
+    };
+    once().await?;
     // The interval's ticks are changes too: the same debounce, so a tick during a burst is one redraw.
     let ticks = futures::stream::unfold(
         tokio::time::interval_at(tokio::time::Instant::now() + interval, interval),
@@ -89,5 +95,5 @@ pub async fn live(
         },
     );
     let both = futures::stream::select(changed, ticks);
-    redraw_on_changes(both, stop, async || draw(&read(cluster, opts).await?)).await
+    redraw_on_changes(both, stop, once).await
 }
