@@ -45,6 +45,9 @@ pub enum Error {
     ClosedPipe,
     #[error("writing output: {0}")]
     Output(std::io::Error),
+    /// The dashboard could not take its port.
+    #[error("cannot listen on {addr} (--port): {error}")]
+    Listen { addr: std::net::SocketAddr, error: std::io::Error },
     /// A local failure before anything was asked (the process could not start its runtime, say).
     #[error("{0}")]
     Io(std::io::Error),
@@ -82,7 +85,7 @@ impl Error {
             Error::Prometheus(_) => Exit::Prometheus,
             Error::Refused(_) => Exit::Refused,
             Error::AfterPatches { error, .. } => error.exit(),
-            Error::Render(_) | Error::Output(_) | Error::Io(_) => Exit::Internal,
+            Error::Render(_) | Error::Output(_) | Error::Io(_) | Error::Listen { .. } => Exit::Internal,
             Error::ClosedPipe => Exit::Ok,
         }
     }

@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod calls;
 pub mod cli;
 pub mod cluster;
+pub mod dashboard;
 pub mod duration;
 pub mod edit;
 pub mod error;

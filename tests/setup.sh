@@ -6,10 +6,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages: Prometheus and promtool (real TSDB and PromQL), openssl (service-account signing key).
+# Debian packages: Prometheus and promtool (real TSDB and PromQL), openssl (service-account signing key), and a
+# real browser with its WebDriver for the dashboard's tests (headless Chromium and chromedriver).
 missing=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if ((${#missing[@]})); then
   if ! command -v apt-get >/dev/null; then
     echo "setup: please install: ${missing[*]} (no apt-get on this machine)" >&2

@@ -6,6 +6,7 @@ mod analyze;
 mod check;
 pub mod common;
 mod complete;
+mod dashboard;
 mod edit;
 mod graph;
 mod rollout;
@@ -46,6 +47,9 @@ pub enum Command {
     /// (rate, errors, p50/p99, share), with crossings on pinned hosts and calls into versions without ready
     /// pods marked. A layered drawing, or -o dot|mermaid|svg|json.
     Graph(graph::GraphArgs),
+    /// Serve a live page on 127.0.0.1 (default port 3110): the call graph, each service's routes and versions,
+    /// the Rollouts and the findings, updated for every open tab by one read loop.
+    Dashboard(dashboard::DashboardArgs),
     /// Print only the findings; exit 1 when any is an error (for CI). With -f, lint YAML files offline.
     Check(check::CheckArgs),
     /// Set the traffic split of one route: `set-weight reviews v1=90 v2=10`.
@@ -106,6 +110,7 @@ pub async fn run(cli: PluginCli, style: Style) -> Result<Exit, Error> {
     match cli.command {
         Command::Status(args) => status::run(kube, args, style).await,
         Command::Graph(args) => graph::run(kube, args, style).await,
+        Command::Dashboard(args) => dashboard::run(kube, args).await,
         Command::Check(args) => check::run(kube, args, style).await,
         Command::SetWeight(args) => edit::set_weight(kube, args).await,
         Command::Switch(args) => edit::switch(kube, args).await,

@@ -10,11 +10,12 @@ use std::fmt::Write as _;
 
 const MARGIN: f64 = 24.0;
 const TITLE: f64 = 36.0;
-const GAP_X: f64 = 150.0;
+const GAP_X: f64 = 180.0;
 const GAP_Y: f64 = 24.0;
 const HEADER: f64 = 26.0;
 const ROW: f64 = 24.0;
-const CHAR: f64 = 7.0;
+// A character of the 12 px bold group names, generously (a name must never run out of its box).
+const CHAR: f64 = 7.6;
 
 /// Where a group's box and its versions' rows are.
 struct Placed {
@@ -138,11 +139,17 @@ pub fn svg(g: &CallGraph) -> String {
         let label = edge_label(e, " · ");
         if !label.is_empty() {
             let label_class = if problem { "label problem" } else { "label" };
+            // Above a level call; under a sloped one, on the side where the curve is higher, so a caller's
+            // calls to its callee's two versions (a canary split) never print their labels over each other.
+            let (mx, my) = ((sx + tx) / 2.0, (y1 + y2) / 2.0);
+            let (x, y, anchor) = match y2.total_cmp(&y1) {
+                std::cmp::Ordering::Equal => (mx, my - 4.0, "middle"),
+                std::cmp::Ordering::Greater => (mx - 6.0, my + 14.0, "end"),
+                std::cmp::Ordering::Less => (mx + 6.0, my + 14.0, "start"),
+            };
             let _ = write!(
                 out,
-                r#"<text class="{label_class}" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-                (sx + tx) / 2.0,
-                (y1 + y2) / 2.0 - 4.0,
+                r#"<text class="{label_class}" x="{x:.1}" y="{y:.1}" text-anchor="{anchor}">{}</text>"#,
                 xml(&label)
             );
         }

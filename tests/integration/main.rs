@@ -6,6 +6,7 @@ mod support;
 
 mod analysis;
 mod contract;
+mod dashboard;
 mod edit;
 mod exit_codes;
 mod foundation;

@@ -6,6 +6,7 @@
 //! the Istio and Argo Rollouts CRDs; the kubeconfig's current context must be a cluster admin.
 #![allow(dead_code)] // each test binary (and the demo) uses a different part of the harness
 
+pub mod browser;
 pub mod cli;
 pub mod controlplane;
 pub mod exporter;
