@@ -156,9 +156,8 @@ pub fn build(input: &Input) -> CallGraph {
     let mut at_key: HashMap<&crate::istio::VersionKey, usize> = HashMap::new();
     for h in &input.routes.hosts {
         for v in &h.versions {
-            let version =
-                v.labels.get(input.version_label).cloned().or_else(|| v.key.subset.clone()).unwrap_or_default();
-            let n = b.service_node(&v.key.host, None, &version);
+            let version = v.telemetry_version(input.version_label).unwrap_or_default();
+            let n = b.service_node(&v.key.host, None, version);
             b.nodes[n].pods = v.pods;
             at_key.insert(&v.key, n);
         }

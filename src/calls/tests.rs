@@ -147,6 +147,19 @@ fn observed_calls_carry_rates_shares_and_latency_and_crossings_are_marked() {
 }
 
 #[test]
+fn a_rollouts_stable_and_canary_are_the_versions_its_pods_report() {
+    let yaml = [service("productpage", [1, 0]), "---\n".into(), graph::tests::rollout_canary("reviews", 80)].concat();
+    let telemetry = seen(vec![
+        call(("productpage", "v1"), ("reviews", "v1"), 2400.0, 0.0),
+        call(("productpage", "v1"), ("reviews", "v2"), 600.0, 0.0),
+    ]);
+    let g = calls_of(&yaml, &telemetry);
+    assert_eq!(edges(&g), ["productpage.demo/v1 -> reviews.demo/v1", "productpage.demo/v1 -> reviews.demo/v2"]);
+    assert!(g.edges.iter().all(|e| e.allowed), "the 80/20 split allows both");
+    assert_eq!(g.node("reviews.demo/v2").unwrap().pods, Some(PodCount { ready: 1, total: 1 }), "the canary's pods");
+}
+
+#[test]
 fn an_error_rate_well_above_the_other_versions_is_an_outlier() {
     let yaml = [service("a", [1, 1]), service("b", [1, 1]), split("b", 90, 10)].concat();
     let outlier = seen(vec![call(("a", "v1"), ("b", "v1"), 900.0, 9.0), call(("a", "v1"), ("b", "v2"), 100.0, 20.0)]);

@@ -40,9 +40,9 @@ pub(super) fn attach<'s>(snap: &'s Snapshot, idx: &Index<'s>, opts: &Options, gr
         };
         let node = &mut graph.hosts[index];
         let status = &ro.status.blue_green;
-        let mut versions = vec![version(idx, "active", &active, &status.active_selector, ro)];
+        let mut versions = vec![version(idx, "active", &active, &status.active_selector, ro, &opts.version_label)];
         if let Some(preview) = &preview {
-            versions.push(version(idx, "preview", preview, &status.preview_selector, ro));
+            versions.push(version(idx, "preview", preview, &status.preview_selector, ro, &opts.version_label));
         }
         node.versions.extend(versions);
         node.rollout.get_or_insert_with(|| rollout(ro));
@@ -68,7 +68,7 @@ fn empty<'s>(host: &str, namespace: &str) -> HostNode<'s> {
 }
 
 /// The pods a blue-green Service selects: the selector the controller set names their pod-template hash.
-fn version(idx: &Index, role: &str, host: &str, hash: &str, ro: &Rollout) -> VersionNode {
+fn version(idx: &Index, role: &str, host: &str, hash: &str, ro: &Rollout, version_label: &str) -> VersionNode {
     let labels: Labels =
         if hash.is_empty() { Labels::new() } else { Labels::from([(HASH_LABEL.to_string(), hash.to_string())]) };
     let pods = idx.pods(host, &labels);
@@ -77,12 +77,13 @@ fn version(idx: &Index, role: &str, host: &str, hash: &str, ro: &Rollout) -> Ver
         name: role.to_string(),
         labels,
         defined: host::service_of(host, idx.domain()).is_none() || idx.service(host).is_some(),
-        pods: pods.map(PodCount::of),
+        pods: pods.as_ref().map(|p| PodCount::of(p.iter().copied())),
         outlier_detection: false,
         circuit_breaker: None,
         owners: vec![format!("Rollout/{} ({role})", ro.metadata.name)],
         traffic: None,
         waypoint: idx.waypoint(host).is_some(),
+        pod_version: super::pod_version(pods.as_deref(), version_label),
     }
 }
 

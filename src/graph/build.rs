@@ -12,7 +12,7 @@ use crate::objects::Kind;
 use crate::objects::meta::ObjectRef;
 use std::collections::BTreeSet;
 
-pub fn host<'s>(idx: &Index<'s>, target: &str) -> HostNode<'s> {
+pub fn host<'s>(idx: &Index<'s>, target: &str, version_label: &str) -> HostNode<'s> {
     let domain = idx.domain();
     let vss: Vec<&'s VirtualService> = idx.vs_by_host.get(target).cloned().unwrap_or_default();
     let namespace = host::service_of(target, domain)
@@ -70,7 +70,7 @@ pub fn host<'s>(idx: &Index<'s>, target: &str) -> HostNode<'s> {
         }
     }
     let (http_routes, rules) = super::gateway::rules(attached, &namer);
-    let versions = keys.into_iter().map(|k| version(idx, k, &namer)).collect();
+    let versions = keys.into_iter().map(|k| version(idx, k, &namer, version_label)).collect();
     HostNode {
         host: target.to_string(),
         namespace,
@@ -106,7 +106,7 @@ fn route<'s>(vs: &'s VirtualService, index: usize, r: &'s HttpRoute, reachable: 
     RouteNode { vs, index, route: r, destinations, mirror, reachable, managed_by: None }
 }
 
-fn version(idx: &Index, key: VersionKey, namer: &Namer) -> VersionNode {
+fn version(idx: &Index, key: VersionKey, namer: &Namer, version_label: &str) -> VersionNode {
     let def = key.subset.as_deref().and_then(|s| idx.subset(&key.host, s));
     let labels = def.map(|(_, s)| s.labels.clone()).unwrap_or_default();
     let outlier_detection = match (&key.subset, def) {
@@ -154,12 +154,13 @@ fn version(idx: &Index, key: VersionKey, namer: &Namer) -> VersionNode {
         name: namer.name(&key),
         labels,
         defined,
-        pods: pods.map(PodCount::of),
+        pods: pods.as_ref().map(|p| PodCount::of(p.iter().copied())),
         outlier_detection,
         circuit_breaker,
         owners: owners.into_iter().collect(),
         traffic: None,
         waypoint: idx.waypoint(&key.host).is_some(),
+        pod_version: super::pod_version(pods.as_deref(), version_label),
         key,
     }
 }

@@ -37,6 +37,7 @@ use crate::istio::{HttpRoute, VersionKey, VirtualService};
 use crate::objects::{Labels, ObjectRef, Snapshot, Unreadable};
 use crate::rollouts::IstioOwnership;
 use serde::Serialize;
+use std::collections::HashMap;
 use thiserror::Error;
 
 /// How to read the snapshot, and what to look at.
@@ -229,6 +230,42 @@ pub struct VersionNode {
     pub traffic: Option<Traffic>,
     /// A waypoint serves the version's host (ambient mode): its requests are reported as `reporter="waypoint"`.
     pub waypoint: bool,
+    /// The version label every selected pod carries, when they agree and no other version of the same host
+    /// has the same one: what Istio reports as `destination_version` for them. A Rollout's `stable` and
+    /// `canary` subsets select pods by their template hash, not by version, so their label is only found here.
+    pub pod_version: Option<String>,
+}
+
+impl VersionNode {
+    /// The `destination_version` Istio reports for this version's requests: the version label its subset
+    /// selects, else the one its pods carry, else the subset's name (subsets are usually named after it).
+    pub fn telemetry_version<'v>(&'v self, version_label: &str) -> Option<&'v str> {
+        let label = self.labels.get(version_label).or(self.pod_version.as_ref());
+        label.or(self.key.subset.as_ref()).map(String::as_str)
+    }
+}
+
+/// The one version label value all of these pods carry, if they have one and agree.
+fn pod_version(pods: Option<&[&crate::objects::k8s::PodGroup]>, version_label: &str) -> Option<String> {
+    let mut values = pods?.iter().map(|p| p.labels.get(version_label));
+    let first = values.next()??;
+    values.all(|v| v == Some(first)).then(|| first.clone())
+}
+
+/// Keeps [`VersionNode::pod_version`] only where it tells one version of a host from the others: two versions
+/// whose pods share a label value (a canary with an unchanged label) are not told apart by telemetry.
+fn unique_pod_versions(host: &mut HostNode) {
+    let mut count: HashMap<(String, String), usize> = HashMap::new();
+    for v in &host.versions {
+        if let Some(pv) = &v.pod_version {
+            *count.entry((v.key.host.clone(), pv.clone())).or_default() += 1;
+        }
+    }
+    for v in &mut host.versions {
+        if v.pod_version.as_ref().is_some_and(|pv| count[&(v.key.host.clone(), pv.clone())] > 1) {
+            v.pod_version = None;
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -286,7 +323,7 @@ pub fn build<'s>(snap: &'s Snapshot, opts: &Options) -> Result<RouteGraph<'s>, M
     let idx = Index::new(snap, &opts.domain);
     let hosts = select::hosts(&idx, snap, opts)?;
     let mut graph = RouteGraph {
-        hosts: hosts.iter().map(|h| build::host(&idx, h)).collect(),
+        hosts: hosts.iter().map(|h| build::host(&idx, h, &opts.version_label)).collect(),
         findings: snap.partial.iter().map(|p| Code::PartialListing.finding("", p.to_string())).collect(),
         owners: Vec::new(),
         unknown_owners: Vec::new(),
@@ -296,6 +333,7 @@ pub fn build<'s>(snap: &'s Snapshot, opts: &Options) -> Result<RouteGraph<'s>, M
     };
     bluegreen::attach(snap, &idx, opts, &mut graph);
     for host in &mut graph.hosts {
+        unique_pod_versions(host);
         lint::host(&idx, host);
         gateway_lint::host(&idx, host);
     }

@@ -165,6 +165,59 @@ fn traffic_is_attached_per_version_and_crossings_of_a_pinned_host_are_errors() {
     assert_eq!(codes(&graph), ["VR111"]);
 }
 
+/// A canary Rollout's subsets as its controller leaves them: `stable` and `canary`, each selecting a
+/// pod-template hash, the pods labelled v1 and v2.
+pub(crate) fn rollout_canary(app: &str, stable_weight: u32) -> String {
+    let pod = |hash: &str, version: &str, i: u32| {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {app}-{hash}-{i}, labels: {{app: {app}, version: {version}, \
+             rollouts-pod-template-hash: {hash}}}}}\nstatus: {{conditions: [{{type: Ready, status: \"True\"}}]}}\n"
+        )
+    };
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {app}}}\nspec: {{selector: {{app: {app}}}}}\n---\n\
+         apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: {app}}}\nspec: {{host: {app}, subsets: [\
+         {{name: stable, labels: {{app: {app}, rollouts-pod-template-hash: h1}}}}, \
+         {{name: canary, labels: {{app: {app}, rollouts-pod-template-hash: h2}}}}]}}\n---\n\
+         apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {app}}}\nspec:\n  hosts: [{app}]\n  http:\n  \
+         - name: primary\n    route:\n    - {{destination: {{host: {app}, subset: stable}}, weight: {stable_weight}}}\n    \
+         - {{destination: {{host: {app}, subset: canary}}, weight: {}}}\n{}{}{}",
+        100 - stable_weight,
+        pod("h1", "v1", 0),
+        pod("h1", "v1", 1),
+        pod("h2", "v2", 0)
+    )
+}
+
+#[test]
+fn a_subset_selecting_by_pod_template_hash_is_measured_by_its_pods_version_label() {
+    let snap = snapshot(&rollout_canary("reviews", 80), "prod");
+    let mut graph = build(&snap, &options(Scope::Namespace("prod".into()))).unwrap();
+    let host = "reviews.prod.svc.cluster.local";
+    let versions: Vec<(&str, Option<&str>)> =
+        graph.host(host).unwrap().versions.iter().map(|v| (v.name.as_str(), v.telemetry_version("version"))).collect();
+    assert_eq!(versions, [("stable", Some("v1")), ("canary", Some("v2"))]);
+    // Istio reports the pods' label: the canary's requests are v2's.
+    let rate = |version: &str, rps| traffic::VersionRate {
+        service: host.into(),
+        version: version.into(),
+        requests_per_second: rps,
+        errors_per_second: 0.0,
+    };
+    traffic::attach(&mut graph, &[rate("v1", 8.0), rate("v2", 2.0)], &[], "version", D, "5m");
+    let rps: Vec<f64> =
+        graph.host(host).unwrap().versions.iter().map(|v| v.traffic.unwrap().requests_per_second).collect();
+    assert_eq!(rps, [8.0, 2.0]);
+
+    // A canary that kept the stable's label cannot be told apart by telemetry: its subset's name stands.
+    let same = rollout_canary("reviews", 80).replace("version: v2", "version: v1");
+    let snap = snapshot(&same, "prod");
+    let graph = build(&snap, &options(Scope::Namespace("prod".into()))).unwrap();
+    let versions: Vec<Option<&str>> =
+        graph.host(host).unwrap().versions.iter().map(|v| v.telemetry_version("version")).collect();
+    assert_eq!(versions, [Some("stable"), Some("canary")]);
+}
+
 /// One fixture per finding code the graph's passes emit (VR111 needs traffic, above; VR116 is the status
 /// operation's, tested against a real unreachable Prometheus in the integration suite).
 #[test]

@@ -36,8 +36,8 @@ pub fn attach(
 ) {
     for view in &mut graph.hosts {
         for v in &mut view.versions {
-            let wanted = v.key.subset.as_ref().map(|s| v.labels.get(version_label).unwrap_or(s));
-            let matching = rates.iter().filter(|r| r.service == v.key.host && wanted.is_none_or(|w| *w == r.version));
+            let wanted = v.key.subset.as_ref().and_then(|_| v.telemetry_version(version_label));
+            let matching = rates.iter().filter(|r| r.service == v.key.host && wanted.is_none_or(|w| w == r.version));
             let (rps, eps) =
                 matching.fold((0.0, 0.0), |(a, b), r| (a + r.requests_per_second, b + r.errors_per_second));
             v.traffic = Some(Traffic { requests_per_second: rps, error_rate: (rps > 0.0).then(|| eps / rps) });

@@ -147,6 +147,46 @@ async fn observed_calls_from_prometheus_carry_rates_latency_and_crossings() {
     assert!(doc["calls"].as_array().unwrap().iter().all(|c| c["requestsPerSecond"].is_null()));
 }
 
+/// A Rollout's subsets are `stable` and `canary` (keyed by pod-template hash), but Istio reports the pods'
+/// version label: the canary's calls are v2's, and `status` and `graph` both put them on the canary.
+#[tokio::test]
+async fn a_rollouts_canary_is_measured_by_its_pods_version_label() {
+    let env = env();
+    let ns = env.namespace("graph-rollout").await;
+    env.create_yaml(&ns, &scenarios::canary_rollout("reviews", 80, 20)).await;
+    for (hash, version, count) in [(scenarios::STABLE_HASH, "v1", 2), (scenarios::CANARY_HASH, "v2", 1)] {
+        for i in 0..count {
+            let labels = json!({"app": "reviews", "version": version, "rollouts-pod-template-hash": hash});
+            env.pod_owned(&ns, &format!("reviews-{hash}"), labels, i, true).await;
+        }
+    }
+    let now = jiff::Timestamp::now().as_second();
+    let edge = |v: &str| IstioEdge::new(&ns, "productpage", "v1", "reviews", v);
+    let mut om = OpenMetrics::default();
+    om.steady(&edge("v1"), now - 600, 30, 20, 240); // 8 rps
+    om.steady(&edge("v2"), now - 600, 30, 20, 60); // 2 rps
+    let prom = Prometheus::start(&env.work.join(format!("prom-{ns}")), Some(&om.finish()), &[]).await.unwrap();
+
+    let doc = json_of(&run(&["graph", "-n", &ns, "-o", "json", "--prometheus-url", &prom.url]));
+    let (pp, reviews) = (format!("productpage.{ns}/v1"), format!("reviews.{ns}"));
+    assert_eq!(calls(&doc), [format!("{pp} -> {reviews}/v1"), format!("{pp} -> {reviews}/v2")], "{doc:#}");
+    let canary = call(&doc, &pp, &format!("{reviews}/v2"));
+    assert_eq!(canary["allowed"], true, "the 80/20 split sends to the canary");
+    let rps = canary["requestsPerSecond"].as_f64().unwrap();
+    assert!((rps - 2.0).abs() < 0.2, "{rps}");
+
+    let status = json_of(&run(&["status", "reviews", "-n", &ns, "-o", "json", "--prometheus-url", &prom.url]));
+    let versions = status["services"][0]["versions"].as_array().unwrap();
+    let rps: Vec<(String, f64)> = versions
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap().to_string(), v["traffic"]["requestsPerSecond"].as_f64().unwrap()))
+        .collect();
+    assert!(
+        matches!(rps.as_slice(), [(s, a), (c, b)] if s == "stable" && c == "canary" && (a - 8.0).abs() < 0.5 && (b - 2.0).abs() < 0.3),
+        "{rps:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_window_below_a_minute_is_a_usage_error() {
     let out = run(&["graph", "--window", "10s"]);
