@@ -7,6 +7,7 @@
 //! Istio's order) and a list of [`Observation`]s; laid out in layers ([`layers`]) so every renderer draws the
 //! same picture. Pure: no I/O, no clock.
 
+mod focus;
 pub mod layers;
 mod marks;
 
@@ -54,6 +55,9 @@ pub struct Input<'g, 's> {
     pub apps: &'g BTreeMap<String, String>,
     pub version_label: &'g str,
     pub domain: &'g str,
+    /// Show only this host's neighbourhood (`graph SERVICE`): `routes` holds its namespace, so the services
+    /// around it are drawn with their own routes and pods.
+    pub focus: Option<&'g str>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -225,9 +229,15 @@ pub fn build(input: &Input) -> CallGraph {
         n.requests_per_second = asked.then(|| received.get(&i).copied().unwrap_or(0.0));
     }
     let mut edges: Vec<CallEdge> = edges.into_values().collect();
-    let pinned_node = |n: usize| b.node_host(n).is_some_and(|h| pinned.contains(h));
-    marks::attach(&mut edges, &b.nodes, traffic_known, pinned_node);
-    let (mut groups, nodes) = (b.groups, b.nodes);
+    let (mut groups, mut nodes) = (b.groups, b.nodes);
+    if let Some(focus) = input.focus {
+        // The focus and, when it is a host split, the Services its versions are.
+        let versions = input.routes.host(focus).into_iter().flat_map(|h| &h.versions);
+        let hosts = versions.map(|v| v.key.host.as_str()).chain([focus]).collect();
+        (groups, nodes, edges) = focus::around(groups, nodes, edges, &hosts);
+    }
+    let pinned_node = |n: usize| groups[nodes[n].group].service.as_deref().is_some_and(|h| pinned.contains(h));
+    marks::attach(&mut edges, &nodes, traffic_known, pinned_node);
     layers::assign(&mut groups, &nodes, &edges);
     let (window, unknown) = match input.telemetry {
         Telemetry::Observed { window, .. } => (Some(window.clone()), None),

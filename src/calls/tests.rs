@@ -75,7 +75,7 @@ fn calls_of(yaml: &str, telemetry: &Telemetry) -> CallGraph {
     let opts = Options { domain: D.into(), version_label: "version".into(), scope: Scope::Namespace("demo".into()) };
     let routes = graph::build(&snap, &opts).unwrap();
     let apps = service_apps(&snap, D);
-    build(&Input { routes: &routes, telemetry, apps: &apps, version_label: "version", domain: D })
+    build(&Input { routes: &routes, telemetry, apps: &apps, version_label: "version", domain: D, focus: None })
 }
 
 /// `from -> to` of every edge, with its marks.
@@ -102,6 +102,38 @@ fn without_telemetry_the_routes_draw_the_pinned_chain() {
     let ids: Vec<&str> = g.nodes.iter().map(|n| n.id.as_str()).collect();
     assert_eq!(ids, ["a.demo/v1", "a.demo/v2", "b.demo/v1", "b.demo/v2", "c.demo/v1", "c.demo/v2"]);
     assert!(g.nodes.iter().all(|n| n.requests_per_second.is_none() && n.pods == Some(PodCount { ready: 1, total: 1 })));
+}
+
+#[test]
+fn one_services_graph_is_its_neighbourhood_in_the_namespaces_routes() {
+    let snap = snapshot(&chain(1));
+    let opts = Options { domain: D.into(), version_label: "version".into(), scope: Scope::Namespace("demo".into()) };
+    let routes = graph::build(&snap, &opts).unwrap();
+    let apps = service_apps(&snap, D);
+    let unknown = Telemetry::Unknown("no Prometheus".into());
+    let around = |host: &str| {
+        let focus = format!("{host}.demo.svc.{D}");
+        let input = Input {
+            routes: &routes,
+            telemetry: &unknown,
+            apps: &apps,
+            version_label: "version",
+            domain: D,
+            focus: Some(&focus),
+        };
+        build(&input)
+    };
+    let b = around("b");
+    assert_eq!(
+        edges(&b),
+        ["a.demo/v1 -> b.demo/v1", "a.demo/v2 -> b.demo/v2", "b.demo/v1 -> c.demo/v1", "b.demo/v2 -> c.demo/v2"]
+    );
+    let c = around("c");
+    assert_eq!(edges(&c), ["b.demo/v1 -> c.demo/v1", "b.demo/v2 -> c.demo/v2"]);
+    assert_eq!(layers(&c), [("b.demo".into(), 0), ("c.demo".into(), 1)], "a is no neighbour of c");
+    assert!(c.groups.iter().all(|g| g.nodes.iter().all(|&n| c.nodes[n].group < c.groups.len())));
+    let ids: Vec<&str> = c.groups.iter().flat_map(|g| g.nodes.iter().map(|&n| c.nodes[n].id.as_str())).collect();
+    assert_eq!(ids, ["b.demo/v1", "b.demo/v2", "c.demo/v1", "c.demo/v2"]);
 }
 
 #[test]

@@ -59,12 +59,25 @@ pub async fn show<R>(
             }
         }
     };
+    // One service's calls are drawn among its namespace's routes and pods: what it calls, and what calls it,
+    // with the versions their own routes allow (its own route graph knows only the service).
+    let (focus, around) = match &status.graph.scope {
+        Scope::Host { host, .. } => {
+            let ns = routes.host(host).map(|h| h.namespace.clone()).unwrap_or_else(|| cluster.namespace.clone());
+            let opts = graph::Options { scope: Scope::Namespace(ns), ..status.graph.clone() };
+            // A Service no route names is no host of the namespace's graph: then its own graph stands.
+            let around = Some(graph::build(&read.snapshot, &opts)?).filter(|g| g.host(host).is_some());
+            (Some(host.as_str()), around)
+        }
+        _ => (None, None),
+    };
     let calls = calls::build(&calls::Input {
-        routes: &routes,
+        routes: around.as_ref().unwrap_or(&routes),
         telemetry: &telemetry,
         apps: &apps,
         version_label: label,
         domain,
+        focus,
     });
     Ok(view(&routes, &calls))
 }

@@ -71,6 +71,11 @@ async fn without_prometheus_the_routes_draw_the_pinned_chain_and_say_traffic_is_
         "{tree}"
     );
     assert!(!tree.contains("\x1b["), "no colour when piped");
+    // One service's view without telemetry: its callers and what it calls, as their routes allow.
+    let one = json_of(&run(&["graph", "c", "-n", &ns, "-o", "json"]));
+    assert_eq!(calls(&one), [format!("{b}/v1 -> {c}/v1"), format!("{b}/v2 -> {c}/v2")]);
+    let one = json_of(&run(&["graph", "b", "-n", &ns, "-o", "json"]));
+    assert_eq!(calls(&one).len(), 4, "a -> b and b -> c: {one:#}");
     let dot = String::from_utf8(run(&["graph", "-n", &ns, "-o", "dot"]).stdout).unwrap();
     assert!(dot.contains(&format!("\"{a}/v1\" -> \"{b}/v1\"")), "{dot}");
     let svg = String::from_utf8(run(&["graph", "-n", &ns, "-o", "svg"]).stdout).unwrap();
