@@ -195,13 +195,16 @@ pub fn build(input: &Input) -> CallGraph {
         edges.insert((from, to), CallEdge { from, to, allowed: false, observed: Some(flow), marks: Vec::new() });
     }
     // What the routes allow each known caller of each host: observed callers, and those its sourceLabels name.
+    let mut observed_callers: HashMap<&str, BTreeSet<usize>> = HashMap::new();
+    for &(from, to) in flows.keys() {
+        if let Some(t) = b.node_host(to) {
+            observed_callers.entry(t).or_default().insert(from);
+        }
+    }
     for h in &input.routes.hosts {
         let hosts: BTreeSet<&str> = h.versions.iter().map(|v| v.key.host.as_str()).collect();
-        let mut callers: BTreeSet<usize> = flows
-            .keys()
-            .filter(|(_, to)| b.node_host(*to).is_some_and(|t| hosts.contains(t)))
-            .map(|(f, _)| *f)
-            .collect();
+        let mut callers: BTreeSet<usize> =
+            hosts.iter().filter_map(|t| observed_callers.get(t)).flatten().copied().collect();
         callers.extend(b.named_callers(h));
         for caller in callers {
             for key in allowed(&b, h, caller) {

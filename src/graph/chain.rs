@@ -130,8 +130,7 @@ pub(super) fn callee_versions(node: &HostNode, key: &str) -> Vec<(String, String
 /// the subsets of the Services selecting it (versions without pods yet).
 fn app_versions(idx: &Index, app: &str, key: &str, fallback_ns: &str) -> Vec<Caller> {
     let mut callers: Vec<Caller> = Vec::new();
-    let pods = idx.pods_by_ns.values().flatten().filter(|p| p.labels.get("app").is_some_and(|a| a == app));
-    for pod in pods {
+    for pod in idx.pods_of_app(app) {
         let Some(version) = pod.labels.get(key) else { continue };
         if !callers.iter().any(|c| &c.version == version) {
             callers.push(Caller {
@@ -142,14 +141,7 @@ fn app_versions(idx: &Index, app: &str, key: &str, fallback_ns: &str) -> Vec<Cal
             });
         }
     }
-    for (dr_host, dr) in &idx.drs {
-        let selects_app = idx
-            .service(dr_host)
-            .and_then(|s| s.spec.selector.as_ref())
-            .is_some_and(|s| s.get("app").is_some_and(|a| a == app));
-        if !selects_app {
-            continue;
-        }
+    for (dr_host, dr) in idx.drs_of_app(app) {
         for subset in &dr.spec.subsets {
             let Some(version) = subset.labels.get(key) else { continue };
             if !callers.iter().any(|c| &c.version == version) {

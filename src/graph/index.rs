@@ -21,6 +21,10 @@ pub struct Index<'a> {
     drs_by_host: HashMap<String, Vec<&'a DestinationRule>>,
     wildcard_drs: Vec<(String, &'a DestinationRule)>,
     pub pods_by_ns: HashMap<&'a str, Vec<&'a PodGroup>>,
+    /// Pods by their `app` label, in listing order: a caller app's versions, found without a scan per host.
+    pods_by_app: HashMap<&'a str, Vec<&'a PodGroup>>,
+    /// DestinationRules (with their resolved hosts) by the `app` their host's Service selects.
+    drs_by_app: HashMap<&'a str, Vec<(String, &'a DestinationRule)>>,
     /// Every Rollout, to tell Rollout-owned pods from Deployment-owned ones.
     rollouts: HashSet<ObjectRef>,
     /// HTTPRoutes by the host they route: a Service parent's host (mesh), or a Gateway route's hostnames.
@@ -58,7 +62,8 @@ impl<'a> Index<'a> {
         for list in vs_by_host.values_mut() {
             list.sort_by(|a, b| age(a).cmp(&age(b)));
         }
-        let services = snap.services.iter().map(|s| ((&*s.metadata.namespace, &*s.metadata.name), s)).collect();
+        let services: HashMap<(&str, &str), &Service> =
+            snap.services.iter().map(|s| ((&*s.metadata.namespace, &*s.metadata.name), s)).collect();
         let drs: Vec<(String, &DestinationRule)> = snap
             .destination_rules
             .iter()
@@ -74,8 +79,12 @@ impl<'a> Index<'a> {
             }
         }
         let mut pods_by_ns: HashMap<&str, Vec<&PodGroup>> = HashMap::new();
+        let mut pods_by_app: HashMap<&str, Vec<&PodGroup>> = HashMap::new();
         for pods in &snap.pods {
             pods_by_ns.entry(&pods.namespace).or_default().push(pods);
+            if let Some(app) = pods.labels.get("app") {
+                pods_by_app.entry(app).or_default().push(pods);
+            }
         }
         let rollouts = snap
             .rollouts
@@ -105,6 +114,15 @@ impl<'a> Index<'a> {
         let gateways = snap.gateways.iter().map(|g| g.reference()).collect();
         let grants = snap.reference_grants.iter().collect();
         let namespace_labels = snap.namespaces.iter().map(|n| (n.metadata.name.as_str(), &n.metadata.labels)).collect();
+        let mut drs_by_app: HashMap<&str, Vec<(String, &DestinationRule)>> = HashMap::new();
+        for (h, dr) in &drs {
+            let service =
+                host::service_of(h, domain).and_then(|(name, ns)| services.get(&(ns.as_str(), name.as_str())).copied());
+            let app = service.and_then(|s| s.spec.selector.as_ref()).and_then(|sel| sel.get("app"));
+            if let Some(app) = app {
+                drs_by_app.entry(app.as_str()).or_default().push((h.clone(), *dr));
+            }
+        }
         Self {
             domain: domain.to_string(),
             vs_by_host,
@@ -113,6 +131,8 @@ impl<'a> Index<'a> {
             drs_by_host,
             wildcard_drs,
             pods_by_ns,
+            pods_by_app,
+            drs_by_app,
             rollouts,
             routes_by_host,
             gateways,
@@ -169,6 +189,16 @@ impl<'a> Index<'a> {
     pub fn service(&self, host_name: &str) -> Option<&'a Service> {
         let (name, ns) = host::service_of(host_name, &self.domain)?;
         self.services.get(&(ns.as_str(), name.as_str())).copied()
+    }
+
+    /// Pods labelled `app: <app>`, in listing order.
+    pub fn pods_of_app(&self, app: &str) -> &[&'a PodGroup] {
+        self.pods_by_app.get(app).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// DestinationRules (and their resolved hosts) of the Services selecting `app: <app>`, in listing order.
+    pub fn drs_of_app(&self, app: &str) -> &[(String, &'a DestinationRule)] {
+        self.drs_by_app.get(app).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// Whether Service `namespace/name` exists.

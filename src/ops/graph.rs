@@ -31,32 +31,34 @@ pub async fn show<R>(
     view: impl FnOnce(&RouteGraph, &CallGraph) -> R,
 ) -> Result<R, Error> {
     let status = &opts.status;
-    let read = snapshot::fetch(cluster, status.all_namespaces, &status.graph).await?;
-    let routes = graph::build(&read.snapshot, &status.graph)?;
     let (domain, label) = (status.graph.domain.as_str(), status.graph.version_label.as_str());
+    // A namespace's or the mesh's calls do not depend on the cluster's objects: asked while the cluster is
+    // read. One service's need its workload's app, from the snapshot.
+    let early = match &status.graph.scope {
+        Scope::All => Some(Calls::all()),
+        Scope::Namespace(ns) => Some(Calls::namespace(ns)),
+        Scope::Host { .. } => None,
+    };
+    let early_calls = async {
+        match (&status.prometheus, &early) {
+            (Some(prom), Some(asked)) => Some(observed(prom, asked, opts.window).await),
+            _ => None,
+        }
+    };
+    let (read, early_calls) = tokio::join!(snapshot::fetch(cluster, status.all_namespaces, &status.graph), early_calls);
+    let read = read?;
+    let routes = graph::build(&read.snapshot, &status.graph)?;
     let apps = calls::service_apps(&read.snapshot, domain);
-    let telemetry = match &status.prometheus {
-        None => Telemetry::Unknown(NO_PROMETHEUS.into()),
-        Some(prom) => {
-            let asked = match &status.graph.scope {
-                Scope::All => Calls::all(),
-                Scope::Namespace(ns) => Calls::namespace(ns),
-                Scope::Host { host, .. } => {
-                    let ns =
-                        host::service_of(host, domain).map(|(_, ns)| ns).unwrap_or_else(|| cluster.namespace.clone());
-                    Calls::service(host, &ns, apps.get(host).map(String::as_str))
-                }
+    let telemetry = match (&status.prometheus, early_calls, &status.graph.scope) {
+        (None, ..) => Telemetry::Unknown(NO_PROMETHEUS.into()),
+        (Some(_), Some(telemetry), _) => telemetry,
+        (Some(prom), None, scope) => {
+            let host = match scope {
+                Scope::Host { host, .. } => host.as_str(),
+                _ => unreachable!("asked early"),
             };
-            let seconds = opts.window.as_secs().max(1);
-            match observe(prom, &asked, seconds).await {
-                Ok(seen) => Telemetry::Observed {
-                    window: crate::duration::format(opts.window),
-                    window_seconds: seconds as f64,
-                    calls: seen,
-                },
-                // The routes are still drawn: what is unknown is said, never drawn as "no traffic".
-                Err(e) => Telemetry::Unknown(e.to_string()),
-            }
+            let ns = host::service_of(host, domain).map(|(_, ns)| ns).unwrap_or_else(|| cluster.namespace.clone());
+            observed(prom, &Calls::service(host, &ns, apps.get(host).map(String::as_str)), opts.window).await
         }
     };
     // One service's calls are drawn among its namespace's routes and pods: what it calls, and what calls it,
@@ -80,6 +82,18 @@ pub async fn show<R>(
         focus,
     });
     Ok(view(&routes, &calls))
+}
+
+/// The calls `asked` over the window; an unreachable Prometheus makes traffic unknown, with the reason (the
+/// routes are still drawn: what is unknown is said, never drawn as "no traffic").
+async fn observed(prom: &crate::metrics::Prom, asked: &Calls, window: Duration) -> Telemetry {
+    let seconds = window.as_secs().max(1);
+    match observe(prom, asked, seconds).await {
+        Ok(calls) => {
+            Telemetry::Observed { window: crate::duration::format(window), window_seconds: seconds as f64, calls }
+        }
+        Err(e) => Telemetry::Unknown(e.to_string()),
+    }
 }
 
 /// Draws the call graph (with its route graph), then again after every burst of changes and every
