@@ -12,7 +12,8 @@
 //! Measured (median of 7 runs after a warm-up, peak RSS of the plugin process alone): `graph -A -o json` and
 //! the terminal drawing with telemetry, the route-allowed graph without Prometheus, one namespace's graph, and
 //! beside them `status -A -o json` (the same cluster reads, without the calls) and `kubectl get` of the same
-//! objects. Prints a markdown table (pasted into the README). `VROUTE_BENCH_HOLD=1` keeps the seeded cluster and
+//! objects; `VROUTE_BENCH_BASELINE=PATH` also measures another build of the plugin (the one before a change) on
+//! the same objects, its runs alternating with this build's. Prints a markdown table (pasted into the README). `VROUTE_BENCH_HOLD=1` keeps the seeded cluster and
 //! Prometheus up at the end, printing where they are, until Ctrl-C (for profiling by hand).
 
 #[path = "measure/mod.rs"]
@@ -83,8 +84,24 @@ async fn main() {
         c.args(["get", "virtualservices,destinationrules,services,pods", "-A", "-o", "json"]);
         c
     };
-    let makes: Vec<Box<dyn Fn() -> Command + '_>> =
+    // The build before, on the same objects, its runs alternating with this build's.
+    let baseline = std::env::var_os("VROUTE_BENCH_BASELINE").map(std::path::PathBuf::from);
+    let before = |args: &[&str]| {
+        let mut c = Command::new(baseline.as_ref().expect("VROUTE_BENCH_BASELINE"));
+        c.env("KUBECONFIG", &env.kubeconfig).env("NO_COLOR", "1").args(args);
+        c
+    };
+    let before_cases: Vec<(&str, Vec<&str>)> = match &baseline {
+        Some(_) => vec![
+            ("baseline `graph -A -o json --prometheus-url URL`", cases[0].1.clone()),
+            ("baseline `graph -A -o json` (no Prometheus)", cases[3].1.clone()),
+            ("baseline `status -A -o json`", cases[5].1.clone()),
+        ],
+        None => Vec::new(),
+    };
+    let mut makes: Vec<Box<dyn Fn() -> Command + '_>> =
         cases.iter().map(|(_, args)| Box::new(|| vroute(args)) as Box<dyn Fn() -> Command>).collect();
+    makes.extend(before_cases.iter().map(|(_, args)| Box::new(|| before(args)) as Box<dyn Fn() -> Command>));
     let mut all: Vec<&dyn Fn() -> Command> = makes.iter().map(|m| m.as_ref()).collect();
     all.push(&kubectl_get);
     let runs = measure_each(RUNS, &all);
@@ -96,6 +113,7 @@ async fn main() {
     println!("|---|---|---|---|");
     let names = cases
         .iter()
+        .chain(&before_cases)
         .map(|(name, _)| *name)
         .chain(["`kubectl get virtualservices,destinationrules,services,pods -A -o json`"]);
     for (name, run) in names.zip(&runs) {
