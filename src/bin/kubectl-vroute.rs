@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         }
     };
     kubectl_vroute::init_process();
+    one_malloc_arena();
     // Where stdout goes, decided once for every command.
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let width = terminal_size::terminal_size().map(|(w, _)| usize::from(w.0));
@@ -39,3 +40,18 @@ fn main() -> ExitCode {
     };
     ExitCode::from(exit.code() as u8)
 }
+
+/// One glibc malloc arena instead of one per thread. A list page decoded on one worker and dropped on the
+/// other leaves its free memory in the first one's arena, so the peak resident memory holds free pages of
+/// several arenas: `status -A` over 48,000 pods peaked at 115 MB with the default and 104 MB with one arena
+/// (`MALLOC_ARENA_MAX=1`, the same setting, same CPU time). Two workers rarely contend for the lock.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn one_malloc_arena() {
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn one_malloc_arena() {}
