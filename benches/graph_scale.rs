@@ -22,8 +22,8 @@ mod measure;
 mod support;
 
 use futures::{StreamExt, TryStreamExt, stream};
-use k8s_openapi::api::core::v1::{Namespace, Pod};
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DynamicObject, PostParams};
 use kube::discovery::ApiResource;
 use measure::{SPAWN, measure_each, ms, spawner};
 use serde_json::{Value, json};
@@ -192,21 +192,10 @@ async fn populate() {
     // Ready, as a kubelet would report them (there is no kubelet here), owned like a Deployment's pods.
     stream::iter(pods)
         .map(|(ns, app, version, i)| {
-            let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
+            let client = client.clone();
             async move {
-                let set = format!("{app}-{version}-5d8c7f9b6");
-                let pod: Pod = serde_json::from_value(json!({
-                    "metadata": {"name": format!("{set}-{i}"),
-                                 "labels": {"app": app, "version": version, "pod-template-hash": "5d8c7f9b6"},
-                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": set,
-                                                      "uid": "00000000-0000-0000-0000-000000000001", "controller": true}]},
-                    "spec": {"containers": [{"name": app, "image": format!("example/{app}:{version}")}]}
-                }))
-                .unwrap();
-                let name = pod.metadata.name.clone().unwrap();
-                api.create(&PostParams::default(), &pod).await?;
-                let ready = json!({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
-                api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&ready)).await.map(|_| ())
+                let labels = json!({"app": app, "version": version, "pod-template-hash": "5d8c7f9b6"});
+                scenarios::create_pod(&client, &ns, &format!("{app}-{version}-5d8c7f9b6"), labels, i, true).await
             }
         })
         .buffer_unordered(48)

@@ -33,33 +33,26 @@ pub async fn show<R>(
     let status = &opts.status;
     let (domain, label) = (status.graph.domain.as_str(), status.graph.version_label.as_str());
     // A namespace's or the mesh's calls do not depend on the cluster's objects: asked while the cluster is
-    // read. One service's need its workload's app, from the snapshot.
-    let early = match &status.graph.scope {
-        Scope::All => Some(Calls::all()),
-        Scope::Namespace(ns) => Some(Calls::namespace(ns)),
-        Scope::Host { .. } => None,
+    // read. One service's need its workload's app, from the snapshot, so they are asked after it.
+    let early = async {
+        let asked = match &status.graph.scope {
+            Scope::All => Calls::all(),
+            Scope::Namespace(ns) => Calls::namespace(ns),
+            Scope::Host { .. } => return None,
+        };
+        Some(observed(status.prometheus.as_ref()?, &asked, opts.window).await)
     };
-    let early_calls = async {
-        match (&status.prometheus, &early) {
-            (Some(prom), Some(asked)) => Some(observed(prom, asked, opts.window).await),
-            _ => None,
-        }
-    };
-    let (read, early_calls) = tokio::join!(snapshot::fetch(cluster, status.all_namespaces, &status.graph), early_calls);
+    let (read, early) = tokio::join!(snapshot::fetch(cluster, status.all_namespaces, &status.graph), early);
     let read = read?;
     let routes = graph::build(&read.snapshot, &status.graph)?;
     let apps = calls::service_apps(&read.snapshot, domain);
-    let telemetry = match (&status.prometheus, early_calls, &status.graph.scope) {
-        (None, ..) => Telemetry::Unknown(NO_PROMETHEUS.into()),
-        (Some(_), Some(telemetry), _) => telemetry,
-        (Some(prom), None, scope) => {
-            let host = match scope {
-                Scope::Host { host, .. } => host.as_str(),
-                _ => unreachable!("asked early"),
-            };
+    let telemetry = match (early, &status.prometheus, &status.graph.scope) {
+        (Some(seen), ..) => seen,
+        (None, Some(prom), Scope::Host { host, .. }) => {
             let ns = host::service_of(host, domain).map(|(_, ns)| ns).unwrap_or_else(|| cluster.namespace.clone());
             observed(prom, &Calls::service(host, &ns, apps.get(host).map(String::as_str)), opts.window).await
         }
+        (None, ..) => Telemetry::Unknown(NO_PROMETHEUS.into()),
     };
     // One service's calls are drawn among its namespace's routes and pods: what it calls, and what calls it,
     // with the versions their own routes allow (its own route graph knows only the service).

@@ -198,24 +198,7 @@ impl TestEnv {
 
     /// A pod of ReplicaSet `replica_set` (named `<replica_set>-<index>`) with these labels.
     pub async fn pod_owned(&self, ns: &str, replica_set: &str, labels: serde_json::Value, index: usize, ready: bool) {
-        let api: Api<Pod> = Api::namespaced(self.client().await, ns);
-        let name = format!("{replica_set}-{index}");
-        let app = labels["app"].as_str().unwrap_or("app").to_string();
-        let version = labels["version"].as_str().unwrap_or("v1").to_string();
-        let pod: Pod = serde_json::from_value(json!({
-            "metadata": {
-                "name": name,
-                "labels": labels,
-                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replica_set,
-                                     "uid": "00000000-0000-0000-0000-000000000001", "controller": true}]
-            },
-            "spec": {"containers": [{"name": app, "image": format!("example/{app}:{version}")}]}
-        }))
-        .unwrap();
-        api.create(&PostParams::default(), &pod).await.expect("create pod");
-        let status = if ready { "True" } else { "False" };
-        let patch = json!({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": status}]}});
-        api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("pod status");
+        create_pod(&self.client().await, ns, replica_set, labels, index, ready).await.expect("create pod");
     }
 
     /// Creates the [`bookinfo_istio`] scenario with one Ready pod per version.
@@ -296,4 +279,34 @@ impl TestEnv {
             .await
             .expect("rollout status");
     }
+}
+
+/// Creates pod `<replica_set>-<index>` of ReplicaSet `replica_set` with these labels, and writes its readiness
+/// through the status subresource, as a kubelet would. On a given client, for callers creating thousands.
+pub async fn create_pod(
+    client: &kube::Client,
+    ns: &str,
+    replica_set: &str,
+    labels: serde_json::Value,
+    index: usize,
+    ready: bool,
+) -> Result<(), kube::Error> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let name = format!("{replica_set}-{index}");
+    let app = labels["app"].as_str().unwrap_or("app").to_string();
+    let version = labels["version"].as_str().unwrap_or("v1").to_string();
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {
+            "name": name,
+            "labels": labels,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replica_set,
+                                 "uid": "00000000-0000-0000-0000-000000000001", "controller": true}]
+        },
+        "spec": {"containers": [{"name": app, "image": format!("example/{app}:{version}")}]}
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &pod).await?;
+    let status = if ready { "True" } else { "False" };
+    let patch = json!({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": status}]}});
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.map(|_| ())
 }
