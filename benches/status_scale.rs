@@ -14,7 +14,8 @@
 //! `status -A -o json --watch` redraws 100 times (one VirtualService annotated at a time, each redraw waited
 //! for) and its resident memory is read after each. `VROUTE_BENCH_HEAPTRACK=DIR` also runs `status -A` under
 //! heaptrack at each scale (peak heap, profiles kept in DIR). `VROUTE_BENCH_HOLD=1` keeps the seeded cluster
-//! up at the end, printing its KUBECONFIG, until Ctrl-C (for profiling by hand).
+//! up at the end, printing its KUBECONFIG, until Ctrl-C (for profiling by hand); `VROUTE_BENCH_HOLD=seeded` holds
+//! it as soon as the largest scale is seeded, measuring nothing.
 //!
 //! `VROUTE_BENCH_CALLGRIND=DIR` also counts the instructions
 //! of each `kubectl-vroute` command at each scale with `valgrind --tool=callgrind` (repeatable, whatever else the
@@ -122,6 +123,10 @@ async fn main() {
         populate(populated, scale * NAMESPACES_PER_X).await;
         populated = scale * NAMESPACES_PER_X;
         eprintln!("bench: {populated} namespaces populated in {:?}", started.elapsed());
+        if std::env::var("VROUTE_BENCH_HOLD").as_deref() == Ok("seeded") && Some(&scale) == scales.last() {
+            hold().await;
+            return;
+        }
         // The view holds the HTTPRoute hosts: a benchmark of a view that silently dropped them would flatter.
         let out = vroute(&["status", "-A", "-o", "json"]).output().expect("status -A");
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status -A -o json");
@@ -215,10 +220,14 @@ async fn main() {
         println!("| growth {a}x -> {b}x | `status svc0 -n scale-0` | {} | |", ratio(one_a, one_b));
     }
     if std::env::var_os("VROUTE_BENCH_HOLD").is_some() {
-        // For profiling by hand (heaptrack, curl) against the seeded cluster; the control plane stops with us.
-        eprintln!("bench: holding the seeded cluster until Ctrl-C: KUBECONFIG={}", env.kubeconfig.display());
-        let _ = tokio::signal::ctrl_c().await;
+        hold().await;
     }
+}
+
+/// For profiling by hand (heaptrack, curl) against the seeded cluster; the control plane stops with us.
+async fn hold() {
+    eprintln!("bench: holding the seeded cluster until Ctrl-C: KUBECONFIG={}", env().kubeconfig.display());
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// `status -A --watch` over 100 redraws: one annotation change on a VirtualService at a time, each waited for
