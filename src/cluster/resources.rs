@@ -2,7 +2,8 @@
 
 use super::{Action, Cluster, ClusterError};
 use crate::objects::Unreadable;
-use crate::objects::read::{self, Mentions, Readable};
+use crate::objects::read::{self, ListReader, Mentions, Readable};
+use futures::{AsyncBufRead, AsyncBufReadExt};
 use kube::api::ListParams;
 use kube::core::{ObjectList, Request};
 use serde::de::DeserializeOwned;
@@ -80,15 +81,16 @@ pub async fn list_with<T: DeserializeOwned + Clone>(
     }
 }
 
-/// Items per page of a list. Memory then grows with what the model keeps, not with the size of the API's
-/// answers: a page or two of raw JSON is held at a time. All pages come from the resourceVersion of the first,
-/// so the listing is one consistent snapshot.
-pub const PAGE: u32 = 1000;
+/// Items handed to a fold at a time while a list is read.
+const BATCH: usize = 512;
 
-/// Lists a collection page by page and reads each item on its own ([`read::page`]): the typed items, and
-/// those that could not be read, named with the field at fault. The next page is already being fetched (on
-/// another worker) while this one is decoded, so paging costs the API server's time per page, not that plus
-/// ours.
+/// Lists a collection and reads each item on its own ([`read::item`]): the typed items, and those that could
+/// not be read, named with the field at fault.
+///
+/// One request, its answer read as it arrives ([`ListReader`]): memory holds the items kept and one chunk of
+/// the answer, not the answer. Not pages (`limit`/`continue`): the API server answers a whole list from its
+/// watch cache, at one resourceVersion, while each page after the first cost it about three times the first
+/// (kube-apiserver 1.35, 8,000 VirtualServices: 1.1 s in pages of 1,000 against 0.24 s whole).
 pub async fn list_read<T: Readable>(
     cluster: &Cluster,
     res: Res,
@@ -104,64 +106,48 @@ pub async fn list_where<T: Readable>(
     namespace: Option<&str>,
     keep: Option<&Mentions>,
 ) -> Result<(Vec<T>, Vec<Unreadable>), ClusterError> {
-    list_fold(cluster, res, namespace, keep, Vec::new, |items, page| items.extend(page)).await
+    list_fold(cluster, res, namespace, keep, Vec::new(), |items, read| items.extend(read)).await
 }
 
-/// [`list_read`], each page's items handed to `fold` as soon as they are read (and then dropped): what is kept
-/// of them is up to `fold` (pods are counted, not kept). `init` starts the result over if the listing has to.
+/// [`list_read`], the items handed to `fold` a batch at a time as they are read (and then dropped): what is
+/// kept of them is up to `fold` (pods are counted, not kept).
 pub async fn list_fold<T: Readable, A>(
     cluster: &Cluster,
     res: Res,
     namespace: Option<&str>,
     keep: Option<&Mentions>,
-    init: impl Fn() -> A,
+    mut acc: A,
     mut fold: impl FnMut(&mut A, Vec<T>),
 ) -> Result<(A, Vec<Unreadable>), ClusterError> {
     let rbac = res.rbac_name();
     let action = Action { verb: "list", resource: &rbac, namespace };
-    let url = res.url(namespace);
-    let fetch = |token: Option<String>| {
-        let (client, url) = (cluster.client.clone(), url.clone());
-        tokio::spawn(async move {
-            let mut params = ListParams::default().limit(PAGE);
-            if let Some(token) = &token {
-                params = params.continue_token(token);
-            }
-            let request = Request::new(url).list(&params).map_err(kube::Error::BuildRequest)?;
-            client.request_text(request).await
-        })
-    };
-    let not_a_list = |e: serde_json::Error| ClusterError::Api {
+    let request = Request::new(res.url(namespace))
+        .list(&ListParams::default())
+        .map_err(|e| ClusterError::Config(e.to_string()))?;
+    let body = cluster.client.request_stream(request).await.map_err(|e| action.error(&cluster.server, e))?;
+    let mut body = std::pin::pin!(body);
+    let not_a_list = |e: read::NotAList| ClusterError::Api {
         verb: "list".into(),
         resource: rbac.clone(),
         scope: action.scope(),
         code: 200,
         message: format!("the answer is not a list: {e}"),
     };
-    let (mut items, mut unreadable) = (init(), Vec::new());
-    let mut pending = Some(fetch(None));
-    let mut continued = false;
-    // A continue token expires after a few minutes (410 Gone): the listing starts over, once.
-    let mut restarted = false;
-    while let Some(handle) = pending.take() {
-        let answer = handle.await.map_err(|e| ClusterError::Config(format!("listing {rbac}: {e}")))?;
-        let body = match answer {
-            Ok(body) => body,
-            Err(kube::Error::Api(status)) if status.code == 410 && continued && !restarted => {
-                (items, unreadable, continued, restarted) = (init(), Vec::new(), false, true);
-                pending = Some(fetch(None));
-                continue;
-            }
-            Err(e) => return Err(action.error(&cluster.server, e)),
-        };
-        if let Some(token) = read::next_page(&body).map_err(not_a_list)? {
-            pending = Some(fetch(Some(token)));
-            continued = true;
+    let mut reader = ListReader::<T>::new(keep);
+    loop {
+        // A connection lost halfway is an error, never a shorter list.
+        let chunk = body.fill_buf().await.map_err(|e| action.error(&cluster.server, kube::Error::ReadEvents(e)))?;
+        if chunk.is_empty() {
+            break;
         }
-        let page = read::page_where::<T>(&body, keep).map_err(not_a_list)?;
-        drop(body);
-        fold(&mut items, page.items);
-        unreadable.extend(page.unreadable);
+        let read = chunk.len();
+        reader.feed(chunk).map_err(not_a_list)?;
+        body.as_mut().consume(read);
+        if reader.items.len() >= BATCH {
+            fold(&mut acc, reader.take_items());
+        }
     }
-    Ok((items, unreadable))
+    let (rest, unreadable) = reader.finish().map_err(not_a_list)?;
+    fold(&mut acc, rest);
+    Ok((acc, unreadable))
 }

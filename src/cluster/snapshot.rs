@@ -165,10 +165,10 @@ fn set_routing(
     snap.http_routes = routes.items;
 }
 
-/// Pods, counted page by page as they are read (a page of them is the most ever held).
+/// Pods, counted as they are read (a batch of them is the most ever held).
 async fn pods(cluster: &Cluster, ns: Option<&str>) -> Result<(PodTally, Vec<Unreadable>), ClusterError> {
-    list_fold(cluster, PODS, ns, None, PodTally::default, |tally, page: Vec<Pod>| {
-        tally.extend(page.into_iter().map(PodGroup::from))
+    list_fold(cluster, PODS, ns, None, PodTally::default(), |tally, read: Vec<Pod>| {
+        tally.extend(read.into_iter().map(PodGroup::from))
     })
     .await
 }

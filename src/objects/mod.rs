@@ -10,6 +10,7 @@ pub mod offline;
 pub mod parse;
 pub mod read;
 pub mod snapshot;
+pub mod stream;
 
 pub use meta::{Kind, Labels, ObjectRef};
 pub use snapshot::{Listable, Listed, PartialListing, Shortfall, Snapshot, Unreadable};

@@ -5,12 +5,13 @@ use super::k8s::{Namespace, Pod, ReplicaSet, Service};
 use super::meta::{Kind, ObjectRef};
 use super::parse::{self, FieldError};
 use super::snapshot::Unreadable;
+use super::stream;
+pub use super::stream::NotAList;
 use crate::gateway::{Gateway, HttpRoute, ReferenceGrant};
 use crate::istio::{DestinationRule, VirtualService};
 use crate::rollouts::{ParseError, Rollout, routing};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 
 /// A kind the snapshot reads.
 pub trait Readable: Sized + DeserializeOwned {
@@ -18,8 +19,8 @@ pub trait Readable: Sized + DeserializeOwned {
 
     fn read(text: &str) -> Result<Self, FieldError>;
 
-    /// Checks a view read without error tracking (the fast path of [`items`]); `false` sends the whole list
-    /// through [`Readable::read`], item by item.
+    /// Checks a view read without error tracking (the fast path of [`item`]); `false` reads the item again
+    /// through [`Readable::read`], which names the field at fault.
     fn valid(&self) -> bool {
         true
     }
@@ -108,47 +109,6 @@ impl From<ParseError> for FieldError {
     }
 }
 
-#[derive(Deserialize)]
-struct List<'a> {
-    #[serde(borrow)]
-    items: Vec<&'a RawValue>,
-    #[serde(default)]
-    metadata: ListMeta,
-}
-
-/// The same list decoded in one pass, for the common case where every item reads.
-#[derive(Deserialize)]
-#[serde(bound = "T: DeserializeOwned")]
-struct Typed<T> {
-    items: Vec<T>,
-    #[serde(default)]
-    metadata: ListMeta,
-}
-
-/// Where the next page of a paged list starts (`metadata.continue`; empty or absent on the last page).
-#[derive(Default, Deserialize)]
-struct ListMeta {
-    #[serde(rename = "continue", default)]
-    next: Option<String>,
-}
-
-/// The continue token of a list page, read without decoding its items (to fetch the next page first).
-pub fn next_page(body: &str) -> Result<Option<String>, serde_json::Error> {
-    #[derive(Deserialize)]
-    struct Head {
-        #[serde(default)]
-        metadata: ListMeta,
-    }
-    Ok(serde_json::from_str::<Head>(body)?.metadata.next.filter(|t| !t.is_empty()))
-}
-
-/// One page of a list: its items read as [`items`] reads them, and the token of the next page, if any.
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub unreadable: Vec<Unreadable>,
-    pub next: Option<String>,
-}
-
 /// The name of an object whose fields cannot be read.
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -163,12 +123,12 @@ struct NamedMeta {
     namespace: String,
 }
 
-/// The items of a list response body, each read on its own. Fails only when the body is not a list.
-///
-/// One pass decodes the whole list when every item reads (as almost always); only when one does not is the body
-/// read again item by item, to name it and keep the others.
-pub fn items<T: Readable>(body: &str) -> Result<(Vec<T>, Vec<Unreadable>), serde_json::Error> {
-    page(body).map(|p| (p.items, p.unreadable))
+/// The items of a whole list response body, each read on its own ([`ListReader`]). Fails only when the body is
+/// not a list.
+pub fn items<T: Readable>(body: &str) -> Result<(Vec<T>, Vec<Unreadable>), NotAList> {
+    let mut reader = ListReader::new(None);
+    reader.feed(body.as_bytes())?;
+    reader.finish()
 }
 
 /// Words one of which an object's JSON must contain to concern a view (namespaces' names, bounded as DNS labels are), or
@@ -203,52 +163,72 @@ impl Mentions {
     }
 }
 
-/// [`items`] of one page, with the continue token of the next.
-pub fn page<T: Readable>(body: &str) -> Result<Page<T>, serde_json::Error> {
-    page_where(body, None)
+/// One item of a list as its typed view: `None` when it does not concern the view (`keep`), an [`Unreadable`]
+/// naming the object and the field at fault when it does not read.
+pub fn item<T: Readable>(raw: &str, keep: Option<&Mentions>) -> Option<Result<T, Unreadable>> {
+    if keep.is_some_and(|k| !k.in_text(raw)) {
+        return None;
+    }
+    // The one-pass decode first; the field-tracking reader only for an item that does not read.
+    if let Ok(mut item) = serde_json::from_str::<T>(raw)
+        && item.valid()
+    {
+        item.compact();
+        return Some(Ok(item));
+    }
+    Some(match T::read(raw) {
+        Ok(mut item) => {
+            item.compact();
+            Ok(item)
+        }
+        Err(error) => {
+            let named: Named = serde_json::from_str(raw).unwrap_or_default();
+            Err(Unreadable {
+                object: ObjectRef::new(T::KIND, named.metadata.namespace, named.metadata.name),
+                error,
+                routing: T::salvage(raw),
+            })
+        }
+    })
 }
 
-/// [`page`], reading only the items that [`Mentions`] `keep` (all without it).
-pub fn page_where<T: Readable>(body: &str, keep: Option<&Mentions>) -> Result<Page<T>, serde_json::Error> {
-    let next = |meta: ListMeta| meta.next.filter(|t| !t.is_empty());
-    if keep.is_none()
-        && let Ok(mut list) = serde_json::from_str::<Typed<T>>(body)
-        && list.items.iter().all(T::valid)
-    {
-        list.items.iter_mut().for_each(T::compact);
-        return Ok(Page { items: list.items, unreadable: Vec::new(), next: next(list.metadata) });
+/// Reads a list response chunk by chunk as it arrives ([`stream::Items`]): the items of interest read so far
+/// (taken by the caller as it goes, so they need not all be held), and those that could not be read.
+pub struct ListReader<'k, T> {
+    split: stream::Items,
+    keep: Option<&'k Mentions>,
+    pub items: Vec<T>,
+    unreadable: Vec<Unreadable>,
+}
+
+impl<'k, T: Readable> ListReader<'k, T> {
+    pub fn new(keep: Option<&'k Mentions>) -> Self {
+        Self { split: stream::Items::default(), keep, items: Vec::new(), unreadable: Vec::new() }
     }
-    let list: List = serde_json::from_str(body)?;
-    let mut items = Vec::with_capacity(list.items.len());
-    let mut unreadable = Vec::new();
-    for raw in list.items {
-        if keep.is_some_and(|k| !k.in_text(raw.get())) {
-            continue;
-        }
-        // The one-pass decode first; the field-tracking reader only for an item that does not read.
-        if let Ok(mut item) = serde_json::from_str::<T>(raw.get())
-            && item.valid()
-        {
-            item.compact();
-            items.push(item);
-            continue;
-        }
-        match T::read(raw.get()) {
-            Ok(mut item) => {
-                item.compact();
-                items.push(item)
+
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), NotAList> {
+        let (keep, items, unreadable) = (self.keep, &mut self.items, &mut self.unreadable);
+        self.split.feed(chunk, |raw| {
+            let text = std::str::from_utf8(raw).map_err(|e| NotAList(format!("an item is not UTF-8: {e}")))?;
+            match item::<T>(text, keep) {
+                Some(Ok(read)) => items.push(read),
+                Some(Err(bad)) => unreadable.push(bad),
+                None => {}
             }
-            Err(error) => {
-                let named: Named = serde_json::from_str(raw.get()).unwrap_or_default();
-                unreadable.push(Unreadable {
-                    object: ObjectRef::new(T::KIND, named.metadata.namespace, named.metadata.name),
-                    error,
-                    routing: T::salvage(raw.get()),
-                });
-            }
-        }
+            Ok(())
+        })
     }
-    Ok(Page { items, unreadable, next: next(list.metadata) })
+
+    /// The items read since the last call.
+    pub fn take_items(&mut self) -> Vec<T> {
+        std::mem::take(&mut self.items)
+    }
+
+    /// The items not yet taken and every unreadable one, once the answer has ended where the list does.
+    pub fn finish(self) -> Result<(Vec<T>, Vec<Unreadable>), NotAList> {
+        self.split.finish()?;
+        Ok((self.items, self.unreadable))
+    }
 }
 
 #[cfg(test)]
@@ -268,13 +248,11 @@ mod tests {
         assert_eq!(unreadable[0].error.path, "spec.strategy.canary.steps[0].setWeight");
         assert!(unreadable[0].routing.is_some(), "its routing fields are still known");
         assert!(items::<Pod>("[]").is_err());
-        let paged = page::<Pod>(r#"{"metadata": {"continue": "abc"}, "items": []}"#).unwrap();
-        assert_eq!(paged.next.as_deref(), Some("abc"));
-        assert!(page::<Pod>(r#"{"metadata": {"continue": ""}, "items": []}"#).unwrap().next.is_none());
+        assert!(items::<Pod>(r#"{"items": [{"metadata": {"name": "a"}}"#).is_err(), "a list cut short");
     }
 
     #[test]
-    fn a_filtered_page_reads_only_the_items_naming_the_namespace_or_a_wildcard() {
+    fn a_filtered_list_reads_only_the_items_naming_the_namespace_or_a_wildcard() {
         let prod = Mentions(vec!["prod".into()]);
         assert!(prod.in_text(r#"{"host": "reviews.prod.svc.cluster.local"}"#));
         assert!(prod.in_text(r#"{"namespace":"prod"}"#));
@@ -286,9 +264,11 @@ mod tests {
             {"metadata": {"name": "c", "namespace": "shop"}, "spec": {"strategy": {"canary": {
                 "steps": [{"setWeight": 99999999999}],
                 "trafficRouting": {"istio": {"virtualService": {"name": "r.prod"}}}}}}}]}"#;
-        let page = page_where::<Rollout>(body, Some(&prod)).unwrap();
-        let names: Vec<&str> = page.items.iter().map(|r| r.metadata.name.as_str()).collect();
+        let mut reader = ListReader::<Rollout>::new(Some(&prod));
+        reader.feed(body.as_bytes()).unwrap();
+        let (read, unreadable) = reader.finish().unwrap();
+        let names: Vec<&str> = read.iter().map(|r| r.metadata.name.as_str()).collect();
         assert_eq!(names, ["a"]);
-        assert_eq!(page.unreadable[0].object.name, "c", "an unreadable item that concerns the view is kept");
+        assert_eq!(unreadable[0].object.name, "c", "an unreadable item that concerns the view is kept");
     }
 }
