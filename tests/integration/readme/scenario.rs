@@ -2,7 +2,7 @@
 //! README's `shop` or `prod` stands for it), seeded objects, and where needed a real Prometheus whose URL
 //! stands in for the README's `http://127.0.0.1:9090`.
 
-use crate::support::exporter::{backfill, chain_traffic};
+use crate::support::exporter::{AHEAD, backfill, chain_traffic};
 use crate::support::prometheus::{IstioEdge, OpenMetrics};
 use crate::support::{Prometheus, env, scenarios};
 use serde_json::json;
@@ -45,11 +45,11 @@ impl Scenario {
                 env.seed_chain(&test_ns, false).await;
                 env.ready_pod(&test_ns, "b", "v3", 0).await;
             }
-            // The chain with ten minutes of the demo's traffic in Prometheus.
+            // The chain with ten minutes of the demo's traffic in Prometheus (and [`AHEAD`] more).
             "traffic" => {
                 env.seed_chain(&test_ns, false).await;
                 let now = jiff::Timestamp::now().as_second() / 15 * 15;
-                let history = backfill(&chain_traffic(&test_ns), now, 600, 15, "backfill");
+                let history = backfill(&chain_traffic(&test_ns), now + AHEAD, 600 + AHEAD, 15, "backfill");
                 scenario.prometheus = Some(prometheus(&scenario.dir, &history).await);
             }
             // Service reviews: 30 minutes of v1 at 80 rps and v2 at 20 rps, 1% errors and 5% of requests slower
@@ -163,11 +163,12 @@ async fn prometheus(dir: &std::path::Path, history: &str) -> Prometheus {
     Prometheus::start(&dir.join("prometheus"), Some(history), &[]).await.expect("start Prometheus")
 }
 
-/// 30 minutes of `reviews` traffic ending now, one sample every 15 s: v1 80 rps, v2 20 rps, 1% of each 5xx.
+/// 30 minutes of `reviews` traffic up to now (and [`AHEAD`] more), one sample every 15 s: v1 80 rps, v2 20 rps,
+/// 1% of each 5xx.
 fn reviews_traffic(ns: &str) -> String {
     let now = jiff::Timestamp::now().as_second() / 15 * 15;
-    let steps = 30 * 4;
-    let start = now - steps as i64 * 15;
+    let start = now - 30 * 60;
+    let steps = ((now + AHEAD - start) / 15) as usize;
     let mut metrics = OpenMetrics::default();
     for (version, per_second) in [("v1", 80), ("v2", 20)] {
         let edge = IstioEdge::new(ns, "productpage", "v1", "reviews", version);
