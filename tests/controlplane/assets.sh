@@ -120,7 +120,7 @@ if [[ ! -e "$tmp/bin/kube-controller-manager" ]]; then
   mv "$tmp/bin/server" "$tmp/bin/etcd"
 fi
 "$tmp/bin/kube-apiserver" --version >&2
-"$tmp/bin/etcd" --version | head -1 >&2
+"$tmp/bin/etcd" --version | awk 'NR == 1' >&2 # awk reads it all: `head -1` may close the pipe early (SIGPIPE, exit 141)
 
 # kwok, in a module of its own: its Kubernetes dependencies are newer than the wrapper's. It refuses to start
 # without stages: the "fast" ones its module ships (Nodes Ready at once, Pods Running and Ready at once), and
