@@ -638,9 +638,7 @@ async fn status_fits_an_80_column_terminal() {
     let env = env();
     let ns = env.namespace("eighty").await;
     env.seed_chain(&ns, true).await;
-    let now = jiff::Timestamp::now().as_second() / 15 * 15;
-    let history =
-        crate::support::exporter::backfill(&crate::support::exporter::chain_traffic(&ns), now, 600, 15, "backfill");
+    let history = crate::support::exporter::backfill_until_now(&crate::support::exporter::chain_traffic(&ns), 600);
     let prom =
         crate::support::Prometheus::start(&env.work.join(format!("prom-{ns}")), Some(&history), &[]).await.unwrap();
     let text = on_terminal(&["status", "-n", &ns, "--prometheus-url", &prom.url], 80);

@@ -44,8 +44,16 @@ impl Exporter {
 /// How far past now the history of a Prometheus that only has backfilled samples (no scrape) runs, so that a
 /// query made up to this long after seeding sees whole windows. Prometheus extrapolates a rate at most half a
 /// step past a window's last sample: a 5-minute window that runs 20 s past the end of the data reads 19.4 rps
-/// for 20 (what a loaded CI machine printed). Samples past now stay invisible to a query at now.
+/// for 20 (what a loaded CI machine printed). Samples past now stay invisible to a query at now. Not for a
+/// Prometheus that also scrapes: it refuses samples older than the newest backfilled one.
 pub const AHEAD: i64 = 15 * 60;
+
+/// [`backfill`] for a Prometheus that scrapes nothing: `history` seconds of `flows` up to now, 15 s apart,
+/// and [`AHEAD`] more.
+pub fn backfill_until_now(flows: &[Flow], history: i64) -> String {
+    let now = jiff::Timestamp::now().as_second() / 15 * 15;
+    backfill(flows, now + AHEAD, history + AHEAD, 15, "backfill")
+}
 
 /// OpenMetrics text with the counters' past: one sample every `step` seconds over the `history` before
 /// `now`, labelled like the scrape of `target` (job `mesh`), so backfill and scrape form one series.

@@ -2,7 +2,7 @@
 //! README's `shop` or `prod` stands for it), seeded objects, and where needed a real Prometheus whose URL
 //! stands in for the README's `http://127.0.0.1:9090`.
 
-use crate::support::exporter::{AHEAD, backfill, chain_traffic};
+use crate::support::exporter::{AHEAD, backfill_until_now, chain_traffic};
 use crate::support::prometheus::{IstioEdge, OpenMetrics};
 use crate::support::{Prometheus, env, scenarios};
 use serde_json::json;
@@ -48,8 +48,7 @@ impl Scenario {
             // The chain with ten minutes of the demo's traffic in Prometheus (and [`AHEAD`] more).
             "traffic" => {
                 env.seed_chain(&test_ns, false).await;
-                let now = jiff::Timestamp::now().as_second() / 15 * 15;
-                let history = backfill(&chain_traffic(&test_ns), now + AHEAD, 600 + AHEAD, 15, "backfill");
+                let history = backfill_until_now(&chain_traffic(&test_ns), 600);
                 scenario.prometheus = Some(prometheus(&scenario.dir, &history).await);
             }
             // Service reviews: 30 minutes of v1 at 80 rps and v2 at 20 rps, 1% errors and 5% of requests slower
